@@ -1,0 +1,14 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use deployer_core::Runtime;
+use deployer_core::cli::{conclude, init_logging};
+use detect_changes::{Args, run};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging();
+    let mut runtime = Runtime::from_env(args.common.json);
+    let result = run(&args, &mut runtime);
+    conclude("detect-changes", &mut runtime, result)
+}

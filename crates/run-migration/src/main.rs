@@ -1,0 +1,14 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use deployer_core::Runtime;
+use deployer_core::cli::{conclude, init_logging};
+use run_migration::{Args, run};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging();
+    let mut runtime = Runtime::from_env(args.common.json);
+    let result = run(&args, &mut runtime);
+    conclude("run-migration", &mut runtime, result)
+}
