@@ -216,7 +216,8 @@ pub enum NonConventional {
     Error,
 }
 
-/// Commit-message markers (matched as plain substrings of the head commit message).
+/// Commit-message markers, matched case-insensitively as substrings of every commit in a
+/// push (skip markers apply to push events only; `[deploy-all]` to every event).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Markers {

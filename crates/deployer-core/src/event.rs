@@ -1,4 +1,439 @@
 //! GitHub webhook payloads read from `$GITHUB_EVENT_PATH`.
 //!
 //! Only the fields deployer acts on are modelled; unknown fields are ignored because
-//! GitHub adds fields over time.
+//! GitHub adds fields over time. Events deployer does not model (e.g. `release`) parse
+//! as [`Event::Other`] so a command can still run on them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The all-zero SHA GitHub uses for "no commit" (`before` of a new branch, `after` of a
+/// deleted one).
+pub const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
+
+/// True for an absent SHA: empty, or all zeros (GitHub sends 40 zeros; SHA-256
+/// repositories would send 64).
+pub fn is_zero_sha(sha: &str) -> bool {
+    sha.is_empty() || sha.chars().all(|c| c == '0')
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error(
+        "cannot read the GitHub event payload {path}: {source}. GITHUB_EVENT_PATH must point at the JSON file the runner wrote; outside Actions, unset GITHUB_EVENT_NAME or pass the event file explicitly"
+    )]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the GitHub `{event}` event payload ({origin}) is not valid: {source}. The file must be the webhook JSON GitHub provides in GITHUB_EVENT_PATH"
+    )]
+    Malformed {
+        event: String,
+        origin: String,
+        source: serde_json::Error,
+    },
+    #[error(
+        "GITHUB_EVENT_PATH is set but GITHUB_EVENT_NAME is not: set both (the runner sets them) or neither"
+    )]
+    MissingName,
+}
+
+impl crate::Classify for EventError {
+    fn kind(&self) -> crate::ErrorKind {
+        crate::ErrorKind::BadInput
+    }
+}
+
+/// A parsed event. Variant chosen by the event name (`GITHUB_EVENT_NAME`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Push(PushEvent),
+    /// `pull_request` and `pull_request_target`; `target` tells which.
+    PullRequest {
+        target: bool,
+        payload: PullRequestEvent,
+    },
+    MergeGroup(MergeGroupEvent),
+    WorkflowDispatch(WorkflowDispatchEvent),
+    RepositoryDispatch(RepositoryDispatchEvent),
+    Schedule(CommonPayload),
+    /// Any other event name, kept with its repository info.
+    Other {
+        name: String,
+        common: CommonPayload,
+    },
+}
+
+impl Event {
+    /// The event name as GitHub spells it (`push`, `pull_request`, …).
+    pub fn name(&self) -> &str {
+        match self {
+            Event::Push(_) => "push",
+            Event::PullRequest { target: false, .. } => "pull_request",
+            Event::PullRequest { target: true, .. } => "pull_request_target",
+            Event::MergeGroup(_) => "merge_group",
+            Event::WorkflowDispatch(_) => "workflow_dispatch",
+            Event::RepositoryDispatch(_) => "repository_dispatch",
+            Event::Schedule(_) => "schedule",
+            Event::Other { name, .. } => name,
+        }
+    }
+
+    /// The repository block most payloads carry.
+    pub fn repository(&self) -> Option<&Repository> {
+        match self {
+            Event::Push(p) => p.repository.as_ref(),
+            Event::PullRequest { payload, .. } => payload.repository.as_ref(),
+            Event::MergeGroup(m) => m.repository.as_ref(),
+            Event::WorkflowDispatch(w) => w.repository.as_ref(),
+            Event::RepositoryDispatch(r) => r.repository.as_ref(),
+            Event::Schedule(c) | Event::Other { common: c, .. } => c.repository.as_ref(),
+        }
+    }
+
+    /// The repository's default branch, when the payload names it.
+    pub fn default_branch(&self) -> Option<&str> {
+        self.repository()
+            .and_then(|r| r.default_branch.as_deref())
+            .filter(|b| !b.is_empty())
+    }
+
+    pub fn is_pull_request(&self) -> bool {
+        matches!(self, Event::PullRequest { .. })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Repository {
+    #[serde(default)]
+    pub full_name: Option<String>,
+    #[serde(default)]
+    pub default_branch: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct CommonPayload {
+    #[serde(default)]
+    pub repository: Option<Repository>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Commit {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct PushEvent {
+    /// `refs/heads/main` or `refs/tags/v1.2.3`.
+    #[serde(rename = "ref", default)]
+    pub git_ref: String,
+    #[serde(default)]
+    pub before: String,
+    #[serde(default)]
+    pub after: String,
+    #[serde(default)]
+    pub created: bool,
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(default)]
+    pub forced: bool,
+    #[serde(default)]
+    pub base_ref: Option<String>,
+    #[serde(default)]
+    pub commits: Vec<Commit>,
+    #[serde(default)]
+    pub head_commit: Option<Commit>,
+    #[serde(default)]
+    pub repository: Option<Repository>,
+}
+
+impl PushEvent {
+    /// The branch name for a branch push (`refs/heads/x` → `x`).
+    pub fn branch(&self) -> Option<&str> {
+        self.git_ref.strip_prefix("refs/heads/")
+    }
+
+    /// True for a tag push.
+    pub fn is_tag(&self) -> bool {
+        self.git_ref.starts_with("refs/tags/")
+    }
+
+    /// Every commit message of the push: `commits[]` plus `head_commit` when it is not
+    /// already listed (GitHub omits `commits[]` for some pushes, e.g. tag pushes).
+    pub fn messages(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self.commits.iter().map(|c| c.message.as_str()).collect();
+        if let Some(head) = &self.head_commit
+            && !self
+                .commits
+                .iter()
+                .any(|c| c.id == head.id && !c.id.is_empty())
+        {
+            out.push(&head.message);
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct GitSide {
+    #[serde(default)]
+    pub sha: String,
+    #[serde(rename = "ref", default)]
+    pub git_ref: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct PullRequest {
+    #[serde(default)]
+    pub number: u64,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    pub base: GitSide,
+    pub head: GitSide,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PullRequestEvent {
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub number: Option<u64>,
+    pub pull_request: PullRequest,
+    #[serde(default)]
+    pub repository: Option<Repository>,
+}
+
+impl PullRequestEvent {
+    pub fn number(&self) -> u64 {
+        self.number.unwrap_or(self.pull_request.number)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct MergeGroup {
+    pub base_sha: String,
+    pub head_sha: String,
+    #[serde(default)]
+    pub base_ref: Option<String>,
+    #[serde(default)]
+    pub head_ref: Option<String>,
+    #[serde(default)]
+    pub head_commit: Option<Commit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct MergeGroupEvent {
+    pub merge_group: MergeGroup,
+    #[serde(default)]
+    pub repository: Option<Repository>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct WorkflowDispatchEvent {
+    /// Inputs as GitHub sends them (strings, booleans, numbers).
+    #[serde(default)]
+    pub inputs: Option<BTreeMap<String, serde_json::Value>>,
+    #[serde(rename = "ref", default)]
+    pub git_ref: Option<String>,
+    #[serde(default)]
+    pub repository: Option<Repository>,
+}
+
+impl WorkflowDispatchEvent {
+    /// An input as text (booleans and numbers rendered as JSON scalars).
+    pub fn input(&self, name: &str) -> Option<String> {
+        let value = self.inputs.as_ref()?.get(name)?;
+        match value {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct RepositoryDispatchEvent {
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub client_payload: serde_json::Value,
+    #[serde(default)]
+    pub branch: Option<String>,
+    #[serde(default)]
+    pub repository: Option<Repository>,
+}
+
+/// Parses a payload for the event `name`. `origin` names the source in error messages.
+pub fn parse(name: &str, json: &str, origin: &str) -> Result<Event, EventError> {
+    fn typed<T: serde::de::DeserializeOwned>(
+        name: &str,
+        json: &str,
+        origin: &str,
+    ) -> Result<T, EventError> {
+        serde_json::from_str(json).map_err(|source| EventError::Malformed {
+            event: name.to_string(),
+            origin: origin.to_string(),
+            source,
+        })
+    }
+    Ok(match name {
+        "push" => Event::Push(typed(name, json, origin)?),
+        "pull_request" | "pull_request_target" => Event::PullRequest {
+            target: name == "pull_request_target",
+            payload: typed(name, json, origin)?,
+        },
+        "merge_group" => Event::MergeGroup(typed(name, json, origin)?),
+        "workflow_dispatch" => Event::WorkflowDispatch(typed(name, json, origin)?),
+        "repository_dispatch" => Event::RepositoryDispatch(typed(name, json, origin)?),
+        "schedule" => Event::Schedule(typed(name, json, origin)?),
+        other => Event::Other {
+            name: other.to_string(),
+            common: typed(name, json, origin)?,
+        },
+    })
+}
+
+/// Reads and parses the payload file at `path` for the event `name`.
+pub fn load(name: &str, path: &Path) -> Result<Event, EventError> {
+    let text = std::fs::read_to_string(path).map_err(|source| EventError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(name, &text, &path.display().to_string())
+}
+
+/// Reads `GITHUB_EVENT_NAME` and `GITHUB_EVENT_PATH`. `Ok(None)` outside Actions (no
+/// event name); an event name without a payload file yields the event with empty fields
+/// only for payload-less events, otherwise an error.
+pub fn load_from_env() -> Result<Option<Event>, EventError> {
+    let name = std::env::var("GITHUB_EVENT_NAME")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let path = std::env::var_os("GITHUB_EVENT_PATH")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    load_optional(name.as_deref(), path.as_deref())
+}
+
+/// Like [`load_from_env`] with explicit values (flags override the environment).
+pub fn load_optional(name: Option<&str>, path: Option<&Path>) -> Result<Option<Event>, EventError> {
+    match (name, path) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(EventError::MissingName),
+        (Some(name), Some(path)) => load(name, path).map(Some),
+        (Some(name), None) => parse(name, "{}", "no GITHUB_EVENT_PATH").map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_payload_fields() {
+        let json = r#"{"ref":"refs/heads/main","before":"aaa","after":"bbb","created":false,"deleted":false,
+            "forced":true,"commits":[{"id":"1","message":"feat: a"},{"id":"2","message":"fix: b [skip ci]"}],
+            "head_commit":{"id":"2","message":"fix: b [skip ci]"},
+            "repository":{"full_name":"o/r","default_branch":"main","extra":1}}"#;
+        let Event::Push(p) = parse("push", json, "test").expect("parses") else {
+            panic!("push")
+        };
+        assert_eq!(p.branch(), Some("main"));
+        assert!(p.forced && !p.created && !p.deleted);
+        assert_eq!(p.messages(), vec!["feat: a", "fix: b [skip ci]"]);
+        assert_eq!(
+            parse("push", json, "t").expect("ok").default_branch(),
+            Some("main")
+        );
+    }
+
+    #[test]
+    fn pull_request_and_merge_group() {
+        let json = r#"{"action":"opened","number":7,"pull_request":{"number":7,"base":{"sha":"b","ref":"main"},"head":{"sha":"h","ref":"feature"}}}"#;
+        let event = parse("pull_request_target", json, "t").expect("parses");
+        assert_eq!(event.name(), "pull_request_target");
+        let Event::PullRequest { payload, target } = event else {
+            panic!("pr")
+        };
+        assert!(target);
+        assert_eq!(payload.number(), 7);
+        assert_eq!(payload.pull_request.base.git_ref, "main");
+        let mg = parse(
+            "merge_group",
+            r#"{"merge_group":{"base_sha":"x","head_sha":"y"}}"#,
+            "t",
+        )
+        .expect("ok");
+        assert!(matches!(mg, Event::MergeGroup(m) if m.merge_group.base_sha == "x"));
+    }
+
+    #[test]
+    fn dispatch_events() {
+        let wd = parse(
+            "workflow_dispatch",
+            r#"{"inputs":{"env":"prod","force":true}}"#,
+            "t",
+        )
+        .expect("ok");
+        let Event::WorkflowDispatch(wd) = wd else {
+            panic!("wd")
+        };
+        assert_eq!(wd.input("env").as_deref(), Some("prod"));
+        assert_eq!(wd.input("force").as_deref(), Some("true"));
+        assert_eq!(wd.input("missing"), None);
+        let rd = parse(
+            "repository_dispatch",
+            r#"{"action":"deploy","client_payload":{"tag":"v1"}}"#,
+            "t",
+        )
+        .expect("ok");
+        let Event::RepositoryDispatch(rd) = rd else {
+            panic!("rd")
+        };
+        assert_eq!(rd.action, "deploy");
+        assert_eq!(rd.client_payload["tag"], "v1");
+    }
+
+    #[test]
+    fn malformed_payloads_are_clear_errors() {
+        let err = parse("pull_request", r#"{"pull_request":{}}"#, "event.json")
+            .expect_err("missing base");
+        let text = err.to_string();
+        assert!(
+            text.contains("pull_request") && text.contains("event.json"),
+            "{text}"
+        );
+        assert!(parse("push", "not json", "x").is_err());
+        assert!(matches!(
+            parse("release", "{}", "x"),
+            Ok(Event::Other { .. })
+        ));
+        assert!(is_zero_sha(ZERO_SHA) && is_zero_sha("") && !is_zero_sha("0a"));
+    }
+
+    #[test]
+    fn env_loading_rules() {
+        assert!(matches!(load_optional(None, None), Ok(None)));
+        assert!(matches!(
+            load_optional(None, Some(Path::new("x"))),
+            Err(EventError::MissingName)
+        ));
+        assert!(matches!(
+            load_optional(Some("schedule"), None),
+            Ok(Some(Event::Schedule(_)))
+        ));
+        assert!(matches!(
+            load_optional(Some("push"), Some(Path::new("/nonexistent/e.json"))),
+            Err(EventError::Read { .. })
+        ));
+    }
+}

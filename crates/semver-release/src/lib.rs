@@ -1,28 +1,558 @@
-//! `semver-release`: Compute the next semantic version from Conventional Commits, tag and release.
+//! `semver-release`: compute the next semantic version from Conventional Commits, tag
+//! and release.
+//!
+//! Reads the highest SemVer tag reachable from HEAD (see [`deployer_git::version`]),
+//! walks the commits since, and decides. With `--create-tag` it makes an annotated tag
+//! and pushes it with `git push origin <tag>`; with `--github-release` it creates the
+//! tag ref and a GitHub release (pre-release flag for pre-releases) through the REST API
+//! (`GITHUB_API_URL`, `GITHUB_TOKEN`). Both are idempotent: an existing tag at HEAD or
+//! an existing release is reused. It refuses to tag from a pull request event or when
+//! the branch is behind its remote, and fails loudly on a shallow clone that lacks the
+//! history/tags needed.
+//!
+//! Outputs: `version`, `previous-version`, `tag`, `released` (HEAD is a release: newly
+//! computed, or already tagged on a re-run; false with no releasable change and in
+//! `--dry-run`), `created` (this run created the tag or release), `prerelease`,
+//! `image-tags` (one per line) and `image-tags-json`, `changelog`, `release-url`.
+
+use std::path::{Path, PathBuf};
 
 use deployer_core::cli::CommonArgs;
+use deployer_core::event::{self, Event};
+use deployer_core::runtime::RuntimeError;
 use deployer_core::{Classify, ErrorKind, Runtime};
+use deployer_git::changelog::{self, Entry};
+use deployer_git::glob::{GlobError, PathFilter};
+use deployer_git::version::{self, Decision, NonConventional, Plan, ReleaseSettings, VersionError};
+use deployer_git::{GitError, git_cli, tags};
+use deployer_github::{Client, GithubError, NewRelease, TagRefOutcome};
+use semver::Version;
 
 /// Compute the next semantic version from Conventional Commits, tag and release.
 #[derive(Debug, clap::Parser)]
-#[command(name = "semver-release", version, about = "Compute the next semantic version from Conventional Commits, tag and release")]
+#[command(
+    name = "semver-release",
+    version,
+    about = "Compute the next semantic version from Conventional Commits, tag and release"
+)]
 pub struct Args {
     #[command(flatten)]
     pub common: CommonArgs,
+
+    /// deployer.yml [default: <repo>/.github/deployer.yml when it exists, else built-in defaults]
+    #[arg(long, env = "DEPLOYER_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Service to version (monorepo): its `paths` attribute commits, its `tag-prefix` names tags.
+    #[arg(long, env = "DEPLOYER_SERVICE")]
+    pub service: Option<String>,
+
+    /// Make a pre-release with this label (e.g. `rc` → 1.3.0-rc.1); `true` uses release.prerelease-label.
+    #[arg(long, env = "DEPLOYER_PRERELEASE")]
+    pub prerelease: Option<String>,
+
+    /// Compute and print only: no tag, no release.
+    #[arg(long, env = "DEPLOYER_DRY_RUN")]
+    pub dry_run: bool,
+
+    /// Create an annotated tag at HEAD and push it with `git push origin <tag>`.
+    #[arg(long, env = "DEPLOYER_CREATE_TAG")]
+    pub create_tag: bool,
+
+    /// Create the tag and a GitHub release through the API (needs GITHUB_TOKEN with contents: write).
+    #[arg(long, env = "DEPLOYER_GITHUB_RELEASE")]
+    pub github_release: bool,
+
+    /// owner/name for the GitHub release [default: $GITHUB_REPOSITORY].
+    #[arg(long, env = "DEPLOYER_REPOSITORY")]
+    pub repository: Option<String>,
+
+    /// Repository directory.
+    #[arg(long, env = "DEPLOYER_REPO", default_value = ".")]
+    pub repo: PathBuf,
+
+    /// Commit to release [default: HEAD].
+    #[arg(long, env = "DEPLOYER_HEAD")]
+    pub head: Option<String>,
+
+    /// Event name [default: $GITHUB_EVENT_NAME].
+    #[arg(long, env = "DEPLOYER_EVENT_NAME")]
+    pub event_name: Option<String>,
+
+    /// Event payload JSON file [default: $GITHUB_EVENT_PATH].
+    #[arg(long, env = "DEPLOYER_EVENT_PATH")]
+    pub event_path: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("semver-release is not implemented yet; nothing was changed")]
-    NotImplemented,
+    #[error(transparent)]
+    Config(#[from] deployer_config::ConfigError),
+    #[error("release.initial-version `{0}` is not a SemVer version (e.g. 0.1.0)")]
+    InitialVersion(String),
+    #[error("service `{name}` paths: {source}")]
+    Glob { name: String, source: GlobError },
+    #[error(transparent)]
+    Event(#[from] event::EventError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Version(#[from] VersionError),
+    #[error(transparent)]
+    Github(#[from] GithubError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(
+        "refusing to release from a `{0}` event: pull request builds must not create tags or releases. Run semver-release with --dry-run there, and release from a push to the release branch"
+    )]
+    PullRequest(String),
+    #[error(
+        "refusing to release: {branch} at {local} is behind origin/{branch} at {remote} (another push landed). Re-run on the newest commit; use a `concurrency:` group for the release job"
+    )]
+    Behind {
+        branch: String,
+        local: String,
+        remote: String,
+    },
+    #[error(
+        "tag {tag} already exists at {existing}, not at HEAD {head}: refusing to move a release tag"
+    )]
+    TagConflict {
+        tag: String,
+        existing: String,
+        head: String,
+    },
+    #[error("cannot start the async runtime: {0}")]
+    Async(std::io::Error),
 }
 
 impl Classify for Error {
     fn kind(&self) -> ErrorKind {
-        ErrorKind::BadInput
+        match self {
+            Error::Config(e) => e.kind(),
+            Error::Event(e) => e.kind(),
+            Error::Git(e) => e.kind(),
+            Error::Version(e) => e.kind(),
+            Error::Github(e) => e.kind(),
+            Error::InitialVersion(_) | Error::Glob { .. } | Error::PullRequest(_) => {
+                ErrorKind::BadInput
+            }
+            _ => ErrorKind::Failed,
+        }
     }
 }
 
-pub fn run(_args: &Args, _runtime: &mut Runtime) -> Result<(), Error> {
-    Err(Error::NotImplemented)
+struct Settings {
+    release: ReleaseSettings,
+    default_label: String,
+    filter: Option<PathFilter>,
+}
+
+fn load_settings(args: &Args) -> Result<Settings, Error> {
+    let explicit = args.config.is_some();
+    let path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| args.repo.join(deployer_config::DEFAULT_PATH));
+    let config = if explicit || path.exists() || args.service.is_some() {
+        Some(deployer_config::load(&path)?)
+    } else {
+        None
+    };
+    let Some(config) = config else {
+        return Ok(Settings {
+            release: ReleaseSettings::default(),
+            default_label: "rc".into(),
+            filter: None,
+        });
+    };
+    let initial = Version::parse(config.release.initial_version.trim_start_matches('v'))
+        .map_err(|_| Error::InitialVersion(config.release.initial_version.clone()))?;
+    let non_conventional = match config.release.non_conventional {
+        deployer_config::NonConventional::Ignore => NonConventional::Ignore,
+        deployer_config::NonConventional::Error => NonConventional::Error,
+    };
+    let (prefix, filter) = match args.service.as_deref().filter(|s| !s.is_empty()) {
+        Some(name) => {
+            let service = config.service(name)?;
+            let filter = if service.paths.is_empty() {
+                None
+            } else {
+                Some(
+                    PathFilter::new(&service.paths).map_err(|source| Error::Glob {
+                        name: name.to_string(),
+                        source,
+                    })?,
+                )
+            };
+            (config.tag_prefix_for(name).to_string(), filter)
+        }
+        None => (config.release.tag_prefix.clone(), None),
+    };
+    Ok(Settings {
+        release: ReleaseSettings {
+            tag_prefix: prefix,
+            initial_version: initial,
+            non_conventional,
+        },
+        default_label: config.release.prerelease_label.clone(),
+        filter,
+    })
+}
+
+fn load_event(args: &Args) -> Result<Option<Event>, Error> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let name = args
+        .event_name
+        .clone()
+        .filter(|v| !v.is_empty())
+        .or_else(|| env("GITHUB_EVENT_NAME"));
+    let path = args
+        .event_path
+        .clone()
+        .filter(|p| !p.as_os_str().is_empty())
+        .or_else(|| env("GITHUB_EVENT_PATH").map(PathBuf::from));
+    Ok(event::load_optional(name.as_deref(), path.as_deref())?)
+}
+
+/// The label to use, if any: `--prerelease rc`, `true` = the configured default, `false`/empty = none.
+fn label(arg: Option<&str>, default: &str) -> Option<String> {
+    match arg.map(str::trim) {
+        None | Some("") | Some("false") => None,
+        Some("true") => Some(default.to_string()),
+        Some(l) => Some(l.to_string()),
+    }
+}
+
+/// The changelog section for `plan` (empty when nothing is released).
+pub fn changelog_for(plan: &Plan) -> String {
+    match &plan.decision {
+        Decision::Release { version, .. } | Decision::AlreadyReleased { version, .. } => {
+            let entries: Vec<Entry> = plan
+                .commits
+                .iter()
+                .filter_map(|c| {
+                    c.parsed.clone().map(|commit| Entry {
+                        short_sha: c.short.clone(),
+                        commit,
+                    })
+                })
+                .collect();
+            changelog::render(&format!("{}{version}", plan.tag_prefix), &entries)
+        }
+        Decision::NoRelease { .. } => String::new(),
+    }
+}
+
+fn current_branch(repo: &git2::Repository, event: Option<&Event>) -> Option<String> {
+    if let Some(Event::Push(p)) = event
+        && let Some(b) = p.branch()
+    {
+        return Some(b.to_string());
+    }
+    if let Ok(head) = repo.head()
+        && head.is_branch()
+        && let Ok(name) = head.shorthand()
+    {
+        return Some(name.to_string());
+    }
+    std::env::var("GITHUB_REF_NAME")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+fn check_not_behind(dir: &Path, head: git2::Oid, branch: &str) -> Result<(), Error> {
+    let repo = deployer_git::open(dir)?;
+    if repo.find_remote("origin").is_err() {
+        return Ok(());
+    }
+    let refspec = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
+    if git_cli(dir, &["fetch", "--no-tags", "--quiet", "origin", &refspec]).is_err() {
+        return Ok(()); // branch not on origin (yet): nothing to be behind
+    }
+    let repo = deployer_git::open(dir)?;
+    let Ok(remote) = repo.refname_to_id(&format!("refs/remotes/origin/{branch}")) else {
+        return Ok(());
+    };
+    if deployer_git::diff::is_ancestor(&repo, remote, head) {
+        return Ok(());
+    }
+    Err(Error::Behind {
+        branch: branch.to_string(),
+        local: head.to_string(),
+        remote: remote.to_string(),
+    })
+}
+
+/// The commit `tag` points at on origin (annotated tags peeled), `None` when absent.
+fn remote_tag_commit(dir: &Path, tag: &str) -> Result<Option<String>, Error> {
+    let out = git_cli(
+        dir,
+        &[
+            "ls-remote",
+            "origin",
+            &format!("refs/tags/{tag}"),
+            &format!("refs/tags/{tag}^{{}}"),
+        ],
+    )?;
+    let mut plain = None;
+    let mut peeled = None;
+    for line in out.lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(sha), Some(name)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        if name == format!("refs/tags/{tag}^{{}}") {
+            peeled = Some(sha.to_string());
+        } else if name == format!("refs/tags/{tag}") {
+            plain = Some(sha.to_string());
+        }
+    }
+    Ok(peeled.or(plain))
+}
+
+/// Creates an annotated tag at `head` (or accepts an existing one there) and pushes it.
+fn create_and_push_tag(
+    dir: &Path,
+    tag: &str,
+    head: git2::Oid,
+    message: &str,
+) -> Result<bool, Error> {
+    let repo = deployer_git::open(dir)?;
+    let mut created = false;
+    match repo
+        .revparse_single(&format!("refs/tags/{tag}"))
+        .and_then(|o| o.peel_to_commit())
+    {
+        Ok(existing) if existing.id() == head => {}
+        Ok(existing) => {
+            return Err(Error::TagConflict {
+                tag: tag.into(),
+                existing: existing.id().to_string(),
+                head: head.to_string(),
+            });
+        }
+        Err(_) => {
+            let sig = repo
+                .signature()
+                .or_else(|_| {
+                    git2::Signature::now(
+                        "github-actions[bot]",
+                        "41898282+github-actions[bot]@users.noreply.github.com",
+                    )
+                })
+                .map_err(GitError::git("cannot make a tagger signature"))?;
+            let target = repo
+                .find_object(head, None)
+                .map_err(GitError::git("cannot find HEAD"))?;
+            repo.tag(tag, &target, &sig, message, false)
+                .map_err(GitError::git(format!("cannot create tag {tag}")))?;
+            created = true;
+        }
+    }
+    if repo.find_remote("origin").is_ok() {
+        match remote_tag_commit(dir, tag)? {
+            Some(existing) if existing == head.to_string() => {}
+            Some(existing) => {
+                return Err(Error::TagConflict {
+                    tag: tag.into(),
+                    existing,
+                    head: head.to_string(),
+                });
+            }
+            None => {
+                git_cli(
+                    dir,
+                    &[
+                        "push",
+                        "--quiet",
+                        "origin",
+                        &format!("refs/tags/{tag}:refs/tags/{tag}"),
+                    ],
+                )?;
+                created = true;
+            }
+        }
+    }
+    Ok(created)
+}
+
+pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
+    let settings = load_settings(args)?;
+    let event = load_event(args)?;
+    let label = label(args.prerelease.as_deref(), &settings.default_label);
+    let repo = deployer_git::open(&args.repo)?;
+    let head_rev = args
+        .head
+        .as_deref()
+        .filter(|h| !h.is_empty())
+        .unwrap_or("HEAD");
+    let head = version::resolve(&repo, head_rev)?;
+    let plan = {
+        let _g = runtime.group("Computing the next version");
+        version::plan(
+            &repo,
+            head,
+            &settings.release,
+            settings.filter.as_ref(),
+            label.as_deref(),
+        )?
+    };
+    for c in &plan.ignored {
+        runtime.say(format!(
+            "ignored (not a Conventional Commit): {} {}",
+            c.short,
+            c.message.lines().next().unwrap_or("")
+        ));
+    }
+    let (version, previous) = match &plan.decision {
+        Decision::Release { version, previous } => (Some(version.clone()), previous.clone()),
+        Decision::AlreadyReleased { version, previous } => {
+            (Some(version.clone()), previous.clone())
+        }
+        Decision::NoRelease { current } => (None, current.clone()),
+    };
+    let tag = version.as_ref().map(|v| format!("{}{v}", plan.tag_prefix));
+    let notes = changelog_for(&plan);
+    let wants_write = args.create_tag || args.github_release;
+    let mut created = false;
+    let mut release_url = String::new();
+
+    if let (Some(tag), Some(v), false) = (&tag, &version, args.dry_run)
+        && wants_write
+    {
+        if let Some(e) = event.as_ref().filter(|e| e.is_pull_request()) {
+            return Err(Error::PullRequest(e.name().to_string()));
+        }
+        if let Some(branch) = current_branch(&repo, event.as_ref()) {
+            check_not_behind(&args.repo, head, &branch)?;
+        }
+        if args.create_tag {
+            let _g = runtime.group(&format!("Tagging {tag}"));
+            created |= create_and_push_tag(&args.repo, tag, head, &format!("Release {tag}"))?;
+        }
+        if args.github_release {
+            let _g = runtime.group(&format!("GitHub release {tag}"));
+            let client = Client::from_env(args.repository.as_deref().filter(|r| !r.is_empty()))?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(Error::Async)?;
+            let release = NewRelease {
+                tag: tag.clone(),
+                target_sha: head.to_string(),
+                name: tag.clone(),
+                body: notes.clone(),
+                prerelease: !v.pre.is_empty(),
+            };
+            let (release, made) = rt.block_on(async {
+                if client.create_tag_ref(tag, &head.to_string()).await? == TagRefOutcome::Created {
+                    runtime.say(format!("created tag {tag} on GitHub"));
+                }
+                client.ensure_release(&release).await
+            })?;
+            created |= made;
+            runtime.say(if made {
+                format!("created release {}", release.html_url)
+            } else {
+                format!("release exists: {}", release.html_url)
+            });
+            release_url = release.html_url;
+        }
+    }
+
+    let released = version.is_some()
+        && !args.dry_run
+        && matches!(
+            plan.decision,
+            Decision::Release { .. } | Decision::AlreadyReleased { .. }
+        );
+    let image_tags = tags::image_tags(
+        if released { version.as_ref() } else { None },
+        &head.to_string(),
+    );
+    runtime.set_output(
+        "version",
+        version.as_ref().map(Version::to_string).unwrap_or_else(|| {
+            previous
+                .as_ref()
+                .map(Version::to_string)
+                .unwrap_or_default()
+        }),
+    )?;
+    runtime.set_output(
+        "previous-version",
+        previous
+            .as_ref()
+            .map(Version::to_string)
+            .unwrap_or_default(),
+    )?;
+    runtime.set_output(
+        "tag",
+        tag.clone().unwrap_or_else(|| {
+            previous
+                .as_ref()
+                .map(|p| format!("{}{p}", plan.tag_prefix))
+                .unwrap_or_default()
+        }),
+    )?;
+    runtime.set_output("released", released.to_string())?;
+    runtime.set_output("created", created.to_string())?;
+    runtime.set_output(
+        "prerelease",
+        version
+            .as_ref()
+            .is_some_and(|v| !v.pre.is_empty())
+            .to_string(),
+    )?;
+    runtime.set_output("image-tags", image_tags.join("\n"))?;
+    runtime.set_output(
+        "image-tags-json",
+        serde_json::to_string(&image_tags).unwrap_or_else(|_| "[]".into()),
+    )?;
+    runtime.set_output("changelog", notes.clone())?;
+    runtime.set_output("release-url", release_url.clone())?;
+
+    let headline = match (&plan.decision, args.dry_run) {
+        (Decision::Release { version, .. }, true) => format!(
+            "Next version would be **{}{version}** (dry run).",
+            plan.tag_prefix
+        ),
+        (Decision::Release { version, .. }, false) => {
+            format!("Released **{}{version}**.", plan.tag_prefix)
+        }
+        (Decision::AlreadyReleased { version, .. }, _) => format!(
+            "HEAD is already released as **{}{version}**.",
+            plan.tag_prefix
+        ),
+        (Decision::NoRelease { current }, _) => format!(
+            "No releasable change since {} (only commits that do not bump the version).",
+            current
+                .as_ref()
+                .map(|c| format!("{}{c}", plan.tag_prefix))
+                .unwrap_or_else(|| "the start of history".into())
+        ),
+    };
+    runtime.say(headline.replace("**", ""));
+    let mut summary = format!(
+        "### semver-release\n\n{headline}\n\nImage tags: {}\n",
+        image_tags
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if !release_url.is_empty() {
+        summary.push_str(&format!("\nRelease: {release_url}\n"));
+    }
+    if !notes.is_empty() {
+        summary.push('\n');
+        summary.push_str(
+            &notes
+                .replacen("## ", "#### ", 1)
+                .replace("\n### ", "\n##### "),
+        );
+    }
+    runtime.summary(&summary)?;
+    Ok(())
 }

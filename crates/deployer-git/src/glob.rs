@@ -1,0 +1,237 @@
+//! Path globs with GitHub's `paths:` semantics.
+//!
+//! * `*` matches any characters except `/`; `**` matches across directories
+//!   (`globset` with `literal_separator(true)`).
+//! * Dotfiles and dot-directories match like any other name.
+//! * Patterns are evaluated **in order and the last match wins**: `!pattern` removes
+//!   paths matched by earlier patterns, a later positive pattern adds them back.
+//! * Paths are relative to the repository root, with `/` separators. A pattern ending
+//!   in `/` means "everything below" (`services/api/` = `services/api/**`), a leading
+//!   `./` is ignored.
+//! * Differences from GitHub: `?` matches exactly one character (GitHub: zero or one of
+//!   the preceding character) and `+` is literal. Character classes follow `globset`.
+
+use globset::{GlobBuilder, GlobMatcher};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GlobError {
+    #[error("path pattern #{index} is empty: remove it or write a glob such as `services/api/**`")]
+    Empty { index: usize },
+    #[error(
+        "path pattern #{index} `{pattern}` starts with `/`: patterns are relative to the repository root, write `{suggestion}`"
+    )]
+    Absolute {
+        index: usize,
+        pattern: String,
+        suggestion: String,
+    },
+    #[error("path pattern #{index} `{pattern}` is not a valid glob: {message}")]
+    Invalid {
+        index: usize,
+        pattern: String,
+        message: String,
+    },
+    #[error(
+        "the path patterns contain only exclusions (`!…`), so they can never match; add a positive pattern first, e.g. `services/api/**`"
+    )]
+    OnlyNegations,
+    #[error("no path patterns given: list at least one glob, e.g. `services/api/**`")]
+    NoPatterns,
+}
+
+impl deployer_core::Classify for GlobError {
+    fn kind(&self) -> deployer_core::ErrorKind {
+        deployer_core::ErrorKind::BadInput
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    negate: bool,
+    matcher: GlobMatcher,
+}
+
+/// An ordered list of include/exclude globs.
+#[derive(Debug, Clone)]
+pub struct PathFilter {
+    rules: Vec<Rule>,
+    patterns: Vec<String>,
+}
+
+impl PathFilter {
+    /// Compiles `patterns` (1-based indexes in errors).
+    pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Self, GlobError> {
+        if patterns.is_empty() {
+            return Err(GlobError::NoPatterns);
+        }
+        let mut rules = Vec::with_capacity(patterns.len());
+        for (i, raw) in patterns.iter().enumerate() {
+            let index = i + 1;
+            let raw = raw.as_ref().trim();
+            let (negate, body) = match raw.strip_prefix('!') {
+                Some(rest) => (true, rest.trim_start()),
+                None => (false, raw),
+            };
+            let mut body = body.strip_prefix("./").unwrap_or(body).to_string();
+            if body.is_empty() {
+                return Err(GlobError::Empty { index });
+            }
+            if body.starts_with('/') {
+                let suggestion = format!(
+                    "{}{}",
+                    if negate { "!" } else { "" },
+                    body.trim_start_matches('/')
+                );
+                return Err(GlobError::Absolute {
+                    index,
+                    pattern: raw.to_string(),
+                    suggestion,
+                });
+            }
+            if body.ends_with('/') {
+                body.push_str("**");
+            }
+            let glob = GlobBuilder::new(&body)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+                .map_err(|e| GlobError::Invalid {
+                    index,
+                    pattern: raw.to_string(),
+                    message: e.kind().to_string(),
+                })?;
+            rules.push(Rule {
+                negate,
+                matcher: glob.compile_matcher(),
+            });
+        }
+        if rules.iter().all(|r| r.negate) {
+            return Err(GlobError::OnlyNegations);
+        }
+        Ok(PathFilter {
+            rules,
+            patterns: patterns.iter().map(|p| p.as_ref().to_string()).collect(),
+        })
+    }
+
+    /// The patterns as given.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
+    /// True when the last pattern matching `path` is a positive one.
+    pub fn is_match(&self, path: &str) -> bool {
+        let mut included = false;
+        for rule in &self.rules {
+            if rule.matcher.is_match(path) {
+                included = !rule.negate;
+            }
+        }
+        included
+    }
+
+    /// The paths of `paths` this filter selects, in input order.
+    pub fn matching<'a, I: IntoIterator<Item = &'a str>>(&self, paths: I) -> Vec<&'a str> {
+        paths.into_iter().filter(|p| self.is_match(p)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(p: &[&str]) -> PathFilter {
+        PathFilter::new(p).expect("valid")
+    }
+
+    #[test]
+    fn star_does_not_cross_slash_but_double_star_does() {
+        let single = f(&["services/*"]);
+        assert!(single.is_match("services/README.md"));
+        assert!(!single.is_match("services/api/main.py"));
+        let double = f(&["services/**"]);
+        assert!(double.is_match("services/api/main.py"));
+        assert!(f(&["*.md"]).is_match("README.md"));
+        assert!(!f(&["*.md"]).is_match("docs/guide.md"));
+        assert!(f(&["**/*.md"]).is_match("docs/guide.md"));
+        assert!(f(&["**/*.md"]).is_match("README.md"));
+    }
+
+    #[test]
+    fn dotfiles_match() {
+        assert!(f(&["services/api/**"]).is_match("services/api/.env.example"));
+        assert!(f(&["**"]).is_match(".github/workflows/ci.yml"));
+        assert!(f(&["services/*"]).is_match("services/.dockerignore"));
+    }
+
+    #[test]
+    fn ordered_negation_last_match_wins() {
+        let filter = f(&[
+            "services/api/**",
+            "!services/api/docs/**",
+            "services/api/docs/openapi.yaml",
+        ]);
+        assert!(filter.is_match("services/api/app.py"));
+        assert!(!filter.is_match("services/api/docs/index.md"));
+        assert!(filter.is_match("services/api/docs/openapi.yaml"));
+        let md = f(&["**", "!**/*.md"]);
+        assert!(!md.is_match("README.md"));
+        assert!(md.is_match("src/lib.rs"));
+    }
+
+    #[test]
+    fn trailing_slash_and_dot_slash() {
+        assert!(f(&["services/api/"]).is_match("services/api/x/y.py"));
+        assert!(f(&["./libs/**"]).is_match("libs/a.rs"));
+        assert!(!f(&["services/api/**"]).is_match("services/api-gateway/main.go"));
+    }
+
+    #[test]
+    fn odd_file_names() {
+        let filter = f(&["docs/**"]);
+        assert!(filter.is_match("docs/with space.md"));
+        assert!(filter.is_match("docs/new\nline.md"));
+        assert!(filter.is_match("docs/ünïcödé.md"));
+    }
+
+    #[test]
+    fn invalid_patterns_are_clear_errors() {
+        assert_eq!(
+            PathFilter::new::<&str>(&[]).err(),
+            Some(GlobError::NoPatterns)
+        );
+        assert_eq!(
+            PathFilter::new(&["a/**", ""]).err(),
+            Some(GlobError::Empty { index: 2 })
+        );
+        assert_eq!(
+            PathFilter::new(&["!"]).err(),
+            Some(GlobError::Empty { index: 1 })
+        );
+        assert!(
+            matches!(PathFilter::new(&["/abs/**"]), Err(GlobError::Absolute { suggestion, .. }) if suggestion == "abs/**")
+        );
+        assert!(matches!(
+            PathFilter::new(&["a/[b"]),
+            Err(GlobError::Invalid { index: 1, .. })
+        ));
+        assert_eq!(
+            PathFilter::new(&["!a/**"]).err(),
+            Some(GlobError::OnlyNegations)
+        );
+        let text = PathFilter::new(&["a/{b"])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(text.contains("a/{b"), "{text}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(patterns in proptest::collection::vec("[!*?/a-c.\\[\\]{},\\\\-]{0,12}", 0..4), path in "[a-c./ *]{0,20}") {
+            if let Ok(filter) = PathFilter::new(&patterns) {
+                let _ = filter.is_match(&path);
+            }
+        }
+    }
+}

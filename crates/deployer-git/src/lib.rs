@@ -1,0 +1,83 @@
+//! Git plumbing shared by `detect-changes` and `semver-release`.
+//!
+//! Every module is "data in, data out" where it can be (the shape of release-plz's
+//! `next_version`): [`glob`], [`markers`], [`conventional`], [`version::next_version`],
+//! [`changelog`] and [`tags`] are pure functions; [`diff`], [`base`] and
+//! [`version::collect`] read a repository with `git2` and shell out to the `git` CLI
+//! only to fetch missing objects into a shallow clone (libgit2 cannot deepen one).
+
+pub mod base;
+pub mod changelog;
+pub mod conventional;
+pub mod diff;
+pub mod glob;
+pub mod markers;
+pub mod tags;
+pub mod version;
+
+use deployer_core::{Classify, ErrorKind};
+
+/// Errors from repository access.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error(
+        "cannot open the git repository at {path}: {source}. Run the command inside a checkout (actions/checkout) or pass --repo"
+    )]
+    Open { path: String, source: git2::Error },
+    #[error("{what}: {source}")]
+    Git { what: String, source: git2::Error },
+    #[error("{0}")]
+    BadRevision(String),
+    #[error("`git {args}` failed: {message}")]
+    Cli { args: String, message: String },
+}
+
+impl GitError {
+    /// A `map_err` adapter: `.map_err(GitError::git("cannot read HEAD"))`.
+    pub fn git(what: impl Into<String>) -> impl FnOnce(git2::Error) -> GitError {
+        let what = what.into();
+        move |source| GitError::Git { what, source }
+    }
+}
+
+impl Classify for GitError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            GitError::BadRevision(_) => ErrorKind::BadInput,
+            _ => ErrorKind::Failed,
+        }
+    }
+}
+
+/// Opens the repository at `path` (searching upward like git does).
+pub fn open(path: &std::path::Path) -> Result<git2::Repository, GitError> {
+    git2::Repository::discover(path).map_err(|source| GitError::Open {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Runs the git CLI in `dir`; returns stdout on success.
+pub fn git_cli(dir: &std::path::Path, args: &[&str]) -> Result<String, GitError> {
+    tracing::debug!("git {}", args.join(" "));
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .map_err(|e| GitError::Cli {
+            args: args.join(" "),
+            message: format!("cannot run git: {e}"),
+        })?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(GitError::Cli {
+            args: args.join(" "),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
+
+#[cfg(feature = "testing")]
+pub mod testing;

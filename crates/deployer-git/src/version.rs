@@ -1,0 +1,790 @@
+//! Next version from Conventional Commits and SemVer tags.
+//!
+//! [`next_version`] is a pure function (data in, data out). [`plan`] gathers its input
+//! from a repository: version tags with an **anchored** prefix (`api-v` never matches
+//! `api-gateway-v1.0.0`, because the rest must parse as SemVer), annotated tags peeled
+//! to their commit, the highest *final* tag reachable from HEAD, and one revwalk from
+//! HEAD down to that tag.
+//!
+//! Policy:
+//! * breaking → major, `feat` → minor, `fix`/`perf`/`revert` → patch, others nothing;
+//! * on 0.x: breaking → minor, feat → patch, fix → patch (never an automatic 1.0.0;
+//!   use `Release-As: 1.0.0`);
+//! * no tag yet → the configured initial version (default 0.1.0) when anything is
+//!   releasable;
+//! * `Release-As: x.y.z` (newest commit wins) overrides the computed version;
+//! * merge commits are skipped (the commits they bring in are walked themselves);
+//!   a revert whose reverted commit is also unreleased cancels both;
+//! * pre-releases `X.Y.Z-<label>.N`: the base is computed from the changes since the
+//!   last **final** release, N = 1 + the highest existing `X.Y.Z-<label>.N` tag (any
+//!   branch), so a bigger bump re-bases to a new `.1`; a pre-release of an already
+//!   released base is refused; releasing without a label graduates to `X.Y.Z`.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use git2::{Oid, Repository, Sort};
+use semver::{Prerelease, Version};
+
+use crate::conventional::{self, Bump, ConventionalCommit};
+use crate::glob::PathFilter;
+use crate::{GitError, diff};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NonConventional {
+    /// Skip commits that are not Conventional Commits (default).
+    #[default]
+    Ignore,
+    /// Fail the release when one is found.
+    Error,
+}
+
+/// Release settings (mirrors `deployer.yml`'s `release:` block).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseSettings {
+    pub tag_prefix: String,
+    pub initial_version: Version,
+    pub non_conventional: NonConventional,
+}
+
+impl Default for ReleaseSettings {
+    fn default() -> Self {
+        ReleaseSettings {
+            tag_prefix: "v".into(),
+            initial_version: Version::new(0, 1, 0),
+            non_conventional: NonConventional::Ignore,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VersionError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(
+        "this is a shallow clone and the history from HEAD back to the last `{prefix}` release tag is not all here{detail}, so the next version cannot be computed (it would wrongly start again at the initial version). Fix: check out with full history and tags, e.g. `actions/checkout` with `fetch-depth: 0`"
+    )]
+    ShallowHistory { prefix: String, detail: String },
+    #[error(
+        "commit {sha} has `Release-As: {value}`, which is not a SemVer version (e.g. `Release-As: 1.0.0`)"
+    )]
+    BadReleaseAs { sha: String, value: String },
+    #[error(
+        "commit {sha} has `Release-As: {requested}`, but {current} is already released; Release-As must name a higher version"
+    )]
+    ReleaseAsNotHigher {
+        sha: String,
+        requested: Version,
+        current: Version,
+    },
+    #[error(
+        "cannot make a pre-release of {base}: {base} is already released (tag `{tag}`). Release a higher version or drop the pre-release label"
+    )]
+    PrereleaseBaseReleased { base: Version, tag: String },
+    #[error(
+        "the next version is {version}, but tag `{tag}` already exists and is not reachable from HEAD (released from another branch?). Merge that branch, or force a version with a `Release-As:` footer"
+    )]
+    TagElsewhere { version: Version, tag: String },
+    #[error(
+        "`{label}` is not a valid pre-release label: use letters, digits and `-` (e.g. `rc`, `beta`)"
+    )]
+    BadLabel { label: String },
+    #[error(
+        "release.non-conventional is `error` and these commits are not Conventional Commits:\n{list}\nReword them (`type(scope): description`) or set release.non-conventional: ignore"
+    )]
+    NonConventional { list: String },
+}
+
+impl deployer_core::Classify for VersionError {
+    fn kind(&self) -> deployer_core::ErrorKind {
+        use deployer_core::ErrorKind::*;
+        match self {
+            VersionError::Git(e) => e.kind(),
+            VersionError::BadReleaseAs { .. } | VersionError::BadLabel { .. } => BadInput,
+            _ => Failed,
+        }
+    }
+}
+
+/// Strips an anchored prefix and parses the rest as SemVer (`None` for foreign tags).
+pub fn parse_tag(name: &str, prefix: &str) -> Option<Version> {
+    let rest = name.strip_prefix(prefix)?;
+    // SemVer starts with a digit; this keeps `api-v` from matching `api-vnext-1.0.0`.
+    if !rest.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    Version::parse(rest).ok()
+}
+
+/// Applies `bump` with the 0.x policy (breaking → minor, feature → patch).
+pub fn bump_version(current: &Version, bump: Bump) -> Version {
+    let (major, minor, patch) = (current.major, current.minor, current.patch);
+    match (major, bump) {
+        (_, Bump::None) => Version::new(major, minor, patch),
+        (0, Bump::Major) => Version::new(0, minor + 1, 0),
+        (0, _) => Version::new(0, minor, patch + 1),
+        (_, Bump::Major) => Version::new(major + 1, 0, 0),
+        (_, Bump::Minor) => Version::new(major, minor + 1, 0),
+        (_, Bump::Patch) => Version::new(major, minor, patch + 1),
+    }
+}
+
+fn check_label(label: &str) -> Result<(), VersionError> {
+    let ok = !label.is_empty()
+        && label.split('.').all(|part| {
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && !label.chars().all(|c| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(VersionError::BadLabel {
+            label: label.to_string(),
+        })
+    }
+}
+
+/// The counter of `version` when it is `<base>-<label>.N`.
+fn pre_counter(version: &Version, base: &Version, label: &str) -> Option<u64> {
+    if (version.major, version.minor, version.patch) != (base.major, base.minor, base.patch) {
+        return None;
+    }
+    version
+        .pre
+        .as_str()
+        .strip_prefix(label)?
+        .strip_prefix('.')?
+        .parse()
+        .ok()
+}
+
+fn max_precedence<'a, I: IntoIterator<Item = &'a Version>>(it: I) -> Option<&'a Version> {
+    it.into_iter().max_by(|a, b| a.cmp_precedence(b))
+}
+
+/// Everything [`next_version`] needs.
+#[derive(Debug, Clone)]
+pub struct VersionInput<'a> {
+    /// Highest final (non-pre-release) version reachable from HEAD.
+    pub last_final: Option<&'a Version>,
+    /// Every version tag with this prefix, reachable or not.
+    pub existing: &'a [Version],
+    /// Versions tagged on HEAD itself.
+    pub head_versions: &'a [Version],
+    /// Highest bump of the commits since `last_final`.
+    pub bump: Bump,
+    /// A `Release-As:` override (already parsed) and the commit that asked for it.
+    pub release_as: Option<(&'a Version, &'a str)>,
+    pub prerelease: Option<&'a str>,
+    pub initial: &'a Version,
+    pub tag_prefix: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Release this new version.
+    Release {
+        version: Version,
+        previous: Option<Version>,
+    },
+    /// HEAD already carries the version this run would release (a re-run).
+    AlreadyReleased {
+        version: Version,
+        previous: Option<Version>,
+    },
+    /// Nothing releasable since `current`.
+    NoRelease { current: Option<Version> },
+}
+
+/// Decides the next version.
+pub fn next_version(input: &VersionInput<'_>) -> Result<Decision, VersionError> {
+    if let Some(label) = input.prerelease {
+        check_label(label)?;
+    }
+    let previous_of = |v: &Version| {
+        max_precedence(
+            input
+                .existing
+                .iter()
+                .filter(|e| e.pre.is_empty() && e.cmp_precedence(v).is_lt()),
+        )
+        .cloned()
+    };
+    // A re-run on an already tagged HEAD returns that tag.
+    let head_match = match input.prerelease {
+        None => max_precedence(input.head_versions.iter().filter(|v| v.pre.is_empty())),
+        Some(label) => max_precedence(input.head_versions.iter().filter(|v| {
+            v.pre
+                .as_str()
+                .strip_prefix(label)
+                .and_then(|r| r.strip_prefix('.'))
+                .is_some_and(|n| n.parse::<u64>().is_ok())
+        })),
+    };
+    if let Some(v) = head_match {
+        return Ok(Decision::AlreadyReleased {
+            version: v.clone(),
+            previous: previous_of(v),
+        });
+    }
+    let base = if let Some((requested, sha)) = input.release_as {
+        let requested = Version::new(requested.major, requested.minor, requested.patch);
+        if let Some(current) = input.last_final
+            && requested.cmp_precedence(current).is_le()
+        {
+            return Err(VersionError::ReleaseAsNotHigher {
+                sha: sha.to_string(),
+                requested,
+                current: current.clone(),
+            });
+        }
+        requested
+    } else if input.bump == Bump::None {
+        return Ok(Decision::NoRelease {
+            current: input.last_final.cloned(),
+        });
+    } else {
+        match input.last_final {
+            None => input.initial.clone(),
+            Some(current) => bump_version(current, input.bump),
+        }
+    };
+    let final_exists = |v: &Version| {
+        input
+            .existing
+            .iter()
+            .any(|e| e.pre.is_empty() && e.cmp_precedence(v).is_eq())
+    };
+    let version = match input.prerelease {
+        Some(label) => {
+            if final_exists(&base) {
+                return Err(VersionError::PrereleaseBaseReleased {
+                    tag: format!("{}{base}", input.tag_prefix),
+                    base,
+                });
+            }
+            let n = input
+                .existing
+                .iter()
+                .filter_map(|v| pre_counter(v, &base, label))
+                .max()
+                .map_or(1, |n| n + 1);
+            let mut v = base.clone();
+            v.pre =
+                Prerelease::new(&format!("{label}.{n}")).map_err(|_| VersionError::BadLabel {
+                    label: label.to_string(),
+                })?;
+            v
+        }
+        None => {
+            if final_exists(&base) {
+                return Err(VersionError::TagElsewhere {
+                    tag: format!("{}{base}", input.tag_prefix),
+                    version: base,
+                });
+            }
+            base
+        }
+    };
+    Ok(Decision::Release {
+        version,
+        previous: input.last_final.cloned(),
+    })
+}
+
+/// A version tag in the repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionTag {
+    pub name: String,
+    pub version: Version,
+    pub commit: Oid,
+}
+
+/// A commit considered for the release.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub id: Oid,
+    pub short: String,
+    pub message: String,
+    /// `None` when the message is not a Conventional Commit.
+    pub parsed: Option<ConventionalCommit>,
+}
+
+/// The result of [`plan`].
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub head: Oid,
+    pub decision: Decision,
+    pub last_final: Option<VersionTag>,
+    /// Conventional commits that count (after revert pairing and path attribution), newest first.
+    pub commits: Vec<CommitInfo>,
+    /// Commits ignored as not conventional (newest first).
+    pub ignored: Vec<CommitInfo>,
+    pub tag_prefix: String,
+}
+
+impl Plan {
+    /// The version this run stands for (new or already tagged on HEAD).
+    pub fn version(&self) -> Option<&Version> {
+        match &self.decision {
+            Decision::Release { version, .. } | Decision::AlreadyReleased { version, .. } => {
+                Some(version)
+            }
+            Decision::NoRelease { current } => current.as_ref(),
+        }
+    }
+
+    pub fn tag(&self) -> Option<String> {
+        self.version().map(|v| format!("{}{v}", self.tag_prefix))
+    }
+}
+
+/// Every tag named `<prefix><semver>`, peeled to its commit (tags pointing at trees or
+/// missing objects are skipped).
+pub fn version_tags(repo: &Repository, prefix: &str) -> Result<Vec<VersionTag>, GitError> {
+    let mut out = Vec::new();
+    let refs = repo
+        .references_glob("refs/tags/*")
+        .map_err(GitError::git("cannot list tags"))?;
+    for reference in refs.flatten() {
+        let Some(name) = reference.shorthand().ok().map(str::to_string) else {
+            continue;
+        };
+        let Some(version) = parse_tag(&name, prefix) else {
+            continue;
+        };
+        let Ok(commit) = reference.peel_to_commit() else {
+            continue;
+        };
+        out.push(VersionTag {
+            name,
+            version,
+            commit: commit.id(),
+        });
+    }
+    out.sort_by(|a, b| {
+        a.version
+            .cmp_precedence(&b.version)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(out)
+}
+
+fn shallow_roots(repo: &Repository) -> HashSet<Oid> {
+    std::fs::read_to_string(repo.path().join("shallow"))
+        .map(|text| {
+            text.lines()
+                .filter_map(|l| Oid::from_str(l.trim()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Gathers tags and commits from `repo` at `head` and decides the next version.
+/// `paths` attributes commits to a service by the files they touch (monorepo).
+pub fn plan(
+    repo: &Repository,
+    head: Oid,
+    settings: &ReleaseSettings,
+    paths: Option<&PathFilter>,
+    prerelease: Option<&str>,
+) -> Result<Plan, VersionError> {
+    let prefix = settings.tag_prefix.as_str();
+    let tags = version_tags(repo, prefix)?;
+    let reachable: Vec<&VersionTag> = tags
+        .iter()
+        .filter(|t| diff::is_ancestor(repo, t.commit, head))
+        .collect();
+    // On a re-run for a final release HEAD already carries its tag: walk from the release
+    // before it so the changelog is complete again.
+    let last_final = reachable
+        .iter()
+        .filter(|t| t.version.pre.is_empty() && !(prerelease.is_none() && t.commit == head))
+        .max_by(|a, b| a.version.cmp_precedence(&b.version))
+        .map(|t| (*t).clone());
+
+    let shallow = repo.is_shallow();
+    let roots = if shallow {
+        shallow_roots(repo)
+    } else {
+        HashSet::new()
+    };
+
+    let mut walk = repo
+        .revwalk()
+        .map_err(GitError::git("cannot walk history"))?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
+        .map_err(GitError::git("cannot walk history"))?;
+    walk.push(head)
+        .map_err(GitError::git(format!("cannot walk from {head}")))?;
+    if let Some(t) = &last_final {
+        walk.hide(t.commit)
+            .map_err(GitError::git(format!("cannot walk down to {}", t.name)))?;
+    }
+    let mut commits = Vec::new();
+    let mut ignored = Vec::new();
+    let mut hit_boundary = false;
+    for id in walk {
+        let id = id.map_err(GitError::git("cannot walk history"))?;
+        if roots.contains(&id) {
+            hit_boundary = true;
+        }
+        let commit = repo
+            .find_commit(id)
+            .map_err(GitError::git(format!("cannot read commit {id}")))?;
+        if commit.parent_count() > 1 {
+            continue; // merge commit: its branch commits are walked on their own
+        }
+        if let Some(filter) = paths {
+            let parent = if roots.contains(&id) {
+                None
+            } else {
+                commit.parent_id(0).ok()
+            };
+            let files = diff::changed_files(repo, parent, id)?;
+            if !files.iter().any(|f| f.paths().any(|p| filter.is_match(p))) {
+                continue;
+            }
+        }
+        let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+        let short = id
+            .to_string()
+            .chars()
+            .take(crate::tags::SHORT_SHA_LEN)
+            .collect();
+        let parsed = conventional::parse(&message).ok();
+        let info = CommitInfo {
+            id,
+            short,
+            message,
+            parsed,
+        };
+        if info.parsed.is_some() {
+            commits.push(info)
+        } else {
+            ignored.push(info)
+        }
+    }
+    if shallow && (hit_boundary || tags.is_empty()) {
+        let detail = if tags.is_empty() {
+            format!(" (no `{prefix}<version>` tags were fetched)")
+        } else {
+            String::new()
+        };
+        return Err(VersionError::ShallowHistory {
+            prefix: prefix.to_string(),
+            detail,
+        });
+    }
+    if settings.non_conventional == NonConventional::Error && !ignored.is_empty() {
+        let list = ignored
+            .iter()
+            .map(|c| format!("  {} {}", c.short, c.message.lines().next().unwrap_or("")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(VersionError::NonConventional { list });
+    }
+    // Reverts of unreleased commits cancel out.
+    let mut cancelled: HashSet<Oid> = HashSet::new();
+    for c in &commits {
+        let Some(sha) = c.parsed.as_ref().and_then(|p| p.reverts.as_deref()) else {
+            continue;
+        };
+        if let Some(target) = commits
+            .iter()
+            .find(|o| o.id.to_string().starts_with(sha) && !cancelled.contains(&o.id))
+        {
+            cancelled.insert(target.id);
+            cancelled.insert(c.id);
+        }
+    }
+    commits.retain(|c| !cancelled.contains(&c.id));
+
+    let bump = commits
+        .iter()
+        .filter_map(|c| c.parsed.as_ref())
+        .map(ConventionalCommit::bump)
+        .max()
+        .unwrap_or(Bump::None);
+    // Newest Release-As wins (commits are newest first).
+    let mut release_as: Option<(Version, String)> = None;
+    for c in &commits {
+        if let Some(value) = c.parsed.as_ref().and_then(|p| p.release_as.as_deref()) {
+            let v = Version::parse(value.trim_start_matches(['v', 'V'])).map_err(|_| {
+                VersionError::BadReleaseAs {
+                    sha: c.short.clone(),
+                    value: value.to_string(),
+                }
+            })?;
+            release_as = Some((v, c.short.clone()));
+            break;
+        }
+    }
+    let existing: Vec<Version> = tags.iter().map(|t| t.version.clone()).collect();
+    let head_versions: Vec<Version> = tags
+        .iter()
+        .filter(|t| t.commit == head)
+        .map(|t| t.version.clone())
+        .collect();
+    let decision = next_version(&VersionInput {
+        last_final: last_final.as_ref().map(|t| &t.version),
+        existing: &existing,
+        head_versions: &head_versions,
+        bump,
+        release_as: release_as.as_ref().map(|(v, s)| (v, s.as_str())),
+        prerelease,
+        initial: &settings.initial_version,
+        tag_prefix: prefix,
+    })?;
+    Ok(Plan {
+        head,
+        decision,
+        last_final,
+        commits,
+        ignored,
+        tag_prefix: prefix.to_string(),
+    })
+}
+
+/// Resolves a revision (`HEAD`, a SHA, a branch) to a commit id.
+pub fn resolve(repo: &Repository, rev: &str) -> Result<Oid, GitError> {
+    repo.revparse_single(rev)
+        .and_then(|o| o.peel_to_commit())
+        .map(|c| c.id())
+        .map_err(|e| {
+            GitError::BadRevision(format!(
+                "`{rev}` is not a commit in this repository: {}",
+                e.message()
+            ))
+        })
+}
+
+/// Convenience for callers holding a path.
+pub fn plan_at(
+    path: &Path,
+    rev: &str,
+    settings: &ReleaseSettings,
+    paths: Option<&PathFilter>,
+    prerelease: Option<&str>,
+) -> Result<Plan, VersionError> {
+    let repo = crate::open(path)?;
+    let head = resolve(&repo, rev)?;
+    plan(&repo, head, settings, paths, prerelease)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Version {
+        Version::parse(s).expect("version")
+    }
+
+    fn decide(
+        last: Option<&str>,
+        existing: &[&str],
+        head: &[&str],
+        bump: Bump,
+        pre: Option<&str>,
+    ) -> Result<Decision, VersionError> {
+        let last = last.map(v);
+        let existing: Vec<Version> = existing.iter().map(|s| v(s)).collect();
+        let head: Vec<Version> = head.iter().map(|s| v(s)).collect();
+        let initial = v("0.1.0");
+        next_version(&VersionInput {
+            last_final: last.as_ref(),
+            existing: &existing,
+            head_versions: &head,
+            bump,
+            release_as: None,
+            prerelease: pre,
+            initial: &initial,
+            tag_prefix: "v",
+        })
+    }
+
+    fn released(d: Result<Decision, VersionError>) -> String {
+        match d.expect("decision") {
+            Decision::Release { version, .. } => version.to_string(),
+            other => panic!("expected a release, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn anchored_prefixes() {
+        assert_eq!(parse_tag("api-v1.2.3", "api-v"), Some(v("1.2.3")));
+        assert_eq!(parse_tag("api-gateway-v1.2.3", "api-v"), None);
+        assert_eq!(parse_tag("v1.2.3", "api-v"), None);
+        assert_eq!(parse_tag("v1", "v"), None);
+        assert_eq!(parse_tag("latest", "v"), None);
+        assert_eq!(parse_tag("1.2.3", ""), Some(v("1.2.3")));
+        assert_eq!(parse_tag("v1.2.3-rc.1", "v"), Some(v("1.2.3-rc.1")));
+    }
+
+    #[test]
+    fn stable_bumps_and_zero_x_policy() {
+        assert_eq!(bump_version(&v("1.2.3"), Bump::Major), v("2.0.0"));
+        assert_eq!(bump_version(&v("1.2.3"), Bump::Minor), v("1.3.0"));
+        assert_eq!(bump_version(&v("1.2.3"), Bump::Patch), v("1.2.4"));
+        assert_eq!(bump_version(&v("0.2.3"), Bump::Major), v("0.3.0"));
+        assert_eq!(bump_version(&v("0.2.3"), Bump::Minor), v("0.2.4"));
+        assert_eq!(bump_version(&v("0.2.3"), Bump::Patch), v("0.2.4"));
+    }
+
+    #[test]
+    fn first_release_and_no_release() {
+        assert_eq!(released(decide(None, &[], &[], Bump::Minor, None)), "0.1.0");
+        assert_eq!(
+            decide(Some("1.0.0"), &["1.0.0"], &[], Bump::None, None).expect("ok"),
+            Decision::NoRelease {
+                current: Some(v("1.0.0"))
+            }
+        );
+        assert_eq!(
+            decide(None, &[], &[], Bump::None, None).expect("ok"),
+            Decision::NoRelease { current: None }
+        );
+    }
+
+    #[test]
+    fn prerelease_counter_rebase_and_graduation() {
+        assert_eq!(
+            released(decide(
+                Some("1.2.3"),
+                &["1.2.3"],
+                &[],
+                Bump::Patch,
+                Some("rc")
+            )),
+            "1.2.4-rc.1"
+        );
+        assert_eq!(
+            released(decide(
+                Some("1.2.3"),
+                &["1.2.3", "1.2.4-rc.1", "1.2.4-rc.9"],
+                &[],
+                Bump::Patch,
+                Some("rc")
+            )),
+            "1.2.4-rc.10"
+        );
+        // a feat arrives: re-base to 1.3.0-rc.1
+        assert_eq!(
+            released(decide(
+                Some("1.2.3"),
+                &["1.2.3", "1.2.4-rc.2"],
+                &[],
+                Bump::Minor,
+                Some("rc")
+            )),
+            "1.3.0-rc.1"
+        );
+        // other labels don't count
+        assert_eq!(
+            released(decide(
+                Some("1.2.3"),
+                &["1.2.3", "1.2.4-beta.4"],
+                &[],
+                Bump::Patch,
+                Some("rc")
+            )),
+            "1.2.4-rc.1"
+        );
+        // graduation
+        assert_eq!(
+            released(decide(
+                Some("1.2.3"),
+                &["1.2.3", "1.2.4-rc.2"],
+                &[],
+                Bump::Patch,
+                None
+            )),
+            "1.2.4"
+        );
+        // never a pre-release of a released base
+        assert!(matches!(
+            decide(
+                Some("1.2.3"),
+                &["1.2.3", "1.2.4"],
+                &[],
+                Bump::Patch,
+                Some("rc")
+            ),
+            Err(VersionError::PrereleaseBaseReleased { .. })
+        ));
+        assert!(matches!(
+            decide(Some("1.2.3"), &["1.2.3", "1.2.4"], &[], Bump::Patch, None),
+            Err(VersionError::TagElsewhere { .. })
+        ));
+        assert!(matches!(
+            decide(None, &[], &[], Bump::Patch, Some("r c")),
+            Err(VersionError::BadLabel { .. })
+        ));
+        assert!(matches!(
+            decide(None, &[], &[], Bump::Patch, Some("12")),
+            Err(VersionError::BadLabel { .. })
+        ));
+    }
+
+    #[test]
+    fn reruns_are_idempotent() {
+        let d = decide(
+            Some("1.3.0"),
+            &["1.2.0", "1.3.0"],
+            &["1.3.0"],
+            Bump::None,
+            None,
+        )
+        .expect("ok");
+        assert_eq!(
+            d,
+            Decision::AlreadyReleased {
+                version: v("1.3.0"),
+                previous: Some(v("1.2.0"))
+            }
+        );
+        let d = decide(
+            Some("1.2.0"),
+            &["1.2.0", "1.3.0-rc.1"],
+            &["1.3.0-rc.1"],
+            Bump::Minor,
+            Some("rc"),
+        )
+        .expect("ok");
+        assert_eq!(
+            d,
+            Decision::AlreadyReleased {
+                version: v("1.3.0-rc.1"),
+                previous: Some(v("1.2.0"))
+            }
+        );
+    }
+
+    #[test]
+    fn release_as_override() {
+        let last = v("0.9.1");
+        let req = v("1.0.0");
+        let initial = v("0.1.0");
+        let existing = [last.clone()];
+        let input = VersionInput {
+            last_final: Some(&last),
+            existing: &existing,
+            head_versions: &[],
+            bump: Bump::None,
+            release_as: Some((&req, "abc1234")),
+            prerelease: None,
+            initial: &initial,
+            tag_prefix: "v",
+        };
+        assert_eq!(released(next_version(&input)), "1.0.0");
+        let low = v("0.5.0");
+        let input = VersionInput {
+            release_as: Some((&low, "abc1234")),
+            ..input
+        };
+        assert!(matches!(
+            next_version(&input),
+            Err(VersionError::ReleaseAsNotHigher { .. })
+        ));
+    }
+}

@@ -1,0 +1,171 @@
+//! Releases and tag refs.
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+
+use crate::{Client, GithubError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Release {
+    pub id: u64,
+    pub tag_name: String,
+    #[serde(default)]
+    pub html_url: String,
+    #[serde(default)]
+    pub draft: bool,
+    #[serde(default)]
+    pub prerelease: bool,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A release to create (never a draft; pre-releases are never marked latest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRelease {
+    pub tag: String,
+    /// Commit SHA the tag is created at when it does not exist yet.
+    pub target_sha: String,
+    pub name: String,
+    pub body: String,
+    pub prerelease: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct CreateReleaseBody<'a> {
+    tag_name: &'a str,
+    target_commitish: &'a str,
+    name: &'a str,
+    body: &'a str,
+    draft: bool,
+    prerelease: bool,
+    make_latest: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct CreateRefBody<'a> {
+    #[serde(rename = "ref")]
+    git_ref: String,
+    sha: &'a str,
+}
+
+#[derive(Debug, Deserialize)]
+struct RefObject {
+    sha: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+}
+
+/// `GET /git/tags/{sha}`: an annotated tag object.
+#[derive(Debug, Deserialize)]
+struct TagObject {
+    object: RefObject,
+}
+
+#[derive(Debug, Deserialize)]
+struct GitRef {
+    object: RefObject,
+}
+
+/// What [`Client::create_tag_ref`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagRefOutcome {
+    Created,
+    /// The tag already pointed at the requested commit.
+    AlreadyExists,
+}
+
+impl Client {
+    /// `GET /repos/{o}/{r}/releases/tags/{tag}`; `None` when there is no such release.
+    pub async fn get_release_by_tag(&self, tag: &str) -> Result<Option<Release>, GithubError> {
+        let url = self.repo_url(&["releases", "tags", tag]);
+        self.send::<(), Release>(Method::GET, url, None, true).await
+    }
+
+    /// `POST /repos/{o}/{r}/releases`.
+    pub async fn create_release(&self, release: &NewRelease) -> Result<Release, GithubError> {
+        if !self.has_token() {
+            return Err(GithubError::NoToken);
+        }
+        let body = CreateReleaseBody {
+            tag_name: &release.tag,
+            target_commitish: &release.target_sha,
+            name: &release.name,
+            body: &release.body,
+            draft: false,
+            prerelease: release.prerelease,
+            make_latest: if release.prerelease { "false" } else { "true" },
+        };
+        let url = self.repo_url(&["releases"]);
+        self.send(Method::POST, url, Some(&body), false)
+            .await?
+            .ok_or_else(|| GithubError::Decode {
+                path: "releases".into(),
+                message: "empty answer".into(),
+            })
+    }
+
+    /// The release for `tag`, created when missing (idempotent).
+    pub async fn ensure_release(
+        &self,
+        release: &NewRelease,
+    ) -> Result<(Release, bool), GithubError> {
+        if let Some(existing) = self.get_release_by_tag(&release.tag).await? {
+            return Ok((existing, false));
+        }
+        Ok((self.create_release(release).await?, true))
+    }
+
+    /// The commit a tag ref points at, annotated tag objects peeled; `None` when absent.
+    pub async fn get_tag_ref(&self, tag: &str) -> Result<Option<String>, GithubError> {
+        let url = self.repo_url(&["git", "ref", "tags", tag]);
+        let Some(found) = self
+            .send::<(), GitRef>(Method::GET, url, None, true)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut object = found.object;
+        // A tag may point at another tag object; follow a few levels.
+        for _ in 0..4 {
+            if object.kind != "tag" {
+                return Ok(Some(object.sha));
+            }
+            let url = self.repo_url(&["git", "tags", &object.sha]);
+            match self
+                .send::<(), TagObject>(Method::GET, url, None, false)
+                .await?
+            {
+                Some(t) => object = t.object,
+                None => break,
+            }
+        }
+        Ok(Some(object.sha))
+    }
+
+    /// `POST /repos/{o}/{r}/git/refs` for `refs/tags/{tag}` at `sha`; an existing tag at
+    /// the same commit is fine, at another commit an error.
+    pub async fn create_tag_ref(&self, tag: &str, sha: &str) -> Result<TagRefOutcome, GithubError> {
+        if !self.has_token() {
+            return Err(GithubError::NoToken);
+        }
+        if let Some(existing) = self.get_tag_ref(tag).await? {
+            return if existing == sha {
+                Ok(TagRefOutcome::AlreadyExists)
+            } else {
+                Err(GithubError::TagConflict {
+                    tag: tag.into(),
+                    existing,
+                    wanted: sha.into(),
+                })
+            };
+        }
+        let body = CreateRefBody {
+            git_ref: format!("refs/tags/{tag}"),
+            sha,
+        };
+        let url = self.repo_url(&["git", "refs"]);
+        self.send::<_, serde_json::Value>(Method::POST, url, Some(&body), false)
+            .await?;
+        Ok(TagRefOutcome::Created)
+    }
+}

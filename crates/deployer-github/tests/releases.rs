@@ -1,0 +1,202 @@
+use deployer_github::{Client, GithubError, NewRelease, TagRefOutcome};
+use wiremock::matchers::{body_partial_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn release_json(tag: &str, pre: bool) -> serde_json::Value {
+    serde_json::json!({"id": 7, "tag_name": tag, "html_url": format!("https://github.com/o/r/releases/tag/{tag}"), "draft": false, "prerelease": pre})
+}
+
+fn new_release(tag: &str, pre: bool) -> NewRelease {
+    NewRelease {
+        tag: tag.into(),
+        target_sha: "abc".into(),
+        name: tag.into(),
+        body: "## notes".into(),
+        prerelease: pre,
+    }
+}
+
+#[tokio::test]
+async fn creates_a_missing_release_with_prerelease_flag() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/releases/tags/v1.3.0-rc.1"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(serde_json::json!({"message": "Not Found"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/o/r/releases"))
+        .and(header("authorization", "Bearer test-token-123"))
+        .and(header("x-github-api-version", "2022-11-28"))
+        .and(body_partial_json(serde_json::json!({
+            "tag_name": "v1.3.0-rc.1", "target_commitish": "abc", "draft": false, "prerelease": true, "make_latest": "false", "body": "## notes"
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(release_json("v1.3.0-rc.1", true)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::new(&server.uri(), Some("test-token-123".into()), "o/r").expect("client");
+    let (release, created) = client
+        .ensure_release(&new_release("v1.3.0-rc.1", true))
+        .await
+        .expect("release");
+    assert!(created);
+    assert!(release.prerelease);
+    assert_eq!(
+        release.html_url,
+        "https://github.com/o/r/releases/tag/v1.3.0-rc.1"
+    );
+}
+
+#[tokio::test]
+async fn existing_release_is_reused() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/releases/tags/v1.0.0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(release_json("v1.0.0", false)))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let client = Client::new(&server.uri(), Some("tok-abcdef".into()), "o/r").expect("client");
+    let (_, created) = client
+        .ensure_release(&new_release("v1.0.0", false))
+        .await
+        .expect("release");
+    assert!(!created);
+}
+
+#[tokio::test]
+async fn tag_refs_are_idempotent_and_never_moved() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/git/ref/tags/v1.0.0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"ref":"refs/tags/v1.0.0","object":{"sha":"abc","type":"commit"}}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/git/ref/tags/v2.0.0"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(serde_json::json!({"message":"Not Found"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/o/r/git/refs"))
+        .and(body_partial_json(
+            serde_json::json!({"ref":"refs/tags/v2.0.0","sha":"def"}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(serde_json::json!({"ref":"refs/tags/v2.0.0"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::new(&server.uri(), Some("tok-abcdef".into()), "o/r").expect("client");
+    assert_eq!(
+        client.create_tag_ref("v1.0.0", "abc").await.expect("ok"),
+        TagRefOutcome::AlreadyExists
+    );
+    assert!(matches!(
+        client.create_tag_ref("v1.0.0", "zzz").await,
+        Err(GithubError::TagConflict { .. })
+    ));
+    assert_eq!(
+        client.create_tag_ref("v2.0.0", "def").await.expect("ok"),
+        TagRefOutcome::Created
+    );
+}
+
+#[tokio::test]
+async fn errors_carry_github_message_and_hint_and_never_the_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            serde_json::json!({"message": "Resource not accessible by integration"}),
+        ))
+        .mount(&server)
+        .await;
+    let client =
+        Client::new(&server.uri(), Some("secret-token-xyz".into()), "o/r").expect("client");
+    let err = client.get_release_by_tag("v1").await.expect_err("403");
+    let text = err.to_string();
+    assert!(
+        text.contains("HTTP 403")
+            && text.contains("Resource not accessible")
+            && text.contains("contents: write"),
+        "{text}"
+    );
+    assert!(!text.contains("secret-token-xyz"));
+    assert!(matches!(
+        Client::new("http://x", None, "nope"),
+        Err(GithubError::BadRepository(_))
+    ));
+    let anon = Client::new(&server.uri(), None, "o/r").expect("client");
+    assert!(matches!(
+        anon.create_release(&new_release("v1", false)).await,
+        Err(GithubError::NoToken)
+    ));
+}
+
+#[tokio::test]
+async fn tags_with_slashes_are_encoded() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/releases/tags/api%2Fv1.0.0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(release_json("api/v1.0.0", false)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::new(&server.uri(), None, "o/r").expect("client");
+    assert!(
+        client
+            .get_release_by_tag("api/v1.0.0")
+            .await
+            .expect("ok")
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn annotated_tag_refs_are_peeled() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/git/ref/tags/v3.0.0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"ref":"refs/tags/v3.0.0","object":{"sha":"tagobj","type":"tag"}}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/git/tags/tagobj"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"sha":"tagobj","object":{"sha":"commit1","type":"commit"}}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let client = Client::new(&server.uri(), Some("tok-abcdef".into()), "o/r").expect("client");
+    assert_eq!(
+        client.get_tag_ref("v3.0.0").await.expect("ok").as_deref(),
+        Some("commit1")
+    );
+    assert_eq!(
+        client
+            .create_tag_ref("v3.0.0", "commit1")
+            .await
+            .expect("ok"),
+        TagRefOutcome::AlreadyExists
+    );
+}
