@@ -14,10 +14,11 @@ pub(crate) fn syntax(err: &yaml_serde::Error, text: &str) -> Problem {
         Some(l) => (Some(l.line()), Some(l.column())),
         None => (None, None),
     };
-    if line.is_none() && raw.contains("more than one document") {
-        if let Some(l) = second_document_line(text) {
-            (line, column) = (Some(l), Some(1));
-        }
+    if line.is_none()
+        && raw.contains("more than one document")
+        && let Some(l) = second_document_line(text)
+    {
+        (line, column) = (Some(l), Some(1));
     }
     let line_has_tab = line
         .and_then(|l| text.lines().nth(l.saturating_sub(1)))

@@ -374,3 +374,77 @@ pub struct StacksGate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gates(yaml: &str) -> Result<Vec<GateSpec>, String> {
+        yaml_serde::from_str::<Vec<GateSpec>>(yaml).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn each_kind_parses_with_kebab_case_keys() {
+        let list = gates(
+            r#"
+- tests: { junit: [reports/junit.xml], min-tests: 10 }
+- name: line-coverage
+  required: false
+  coverage: { report: coverage.xml, format: cobertura, min-line: 80, min-branch: 60 }
+- security: { sarif: [bandit.sarif], fail-on: critical }
+- performance: { k6: k6.json, min-success-rate: 95, max-average-ms: 2000, max-p95-ms: 3000 }
+- health: { urls: ["https://{env}.example.com/health"], deadline-seconds: 60, timeout-seconds: 5 }
+- confirmation: { expect: DEPLOY }
+- wait: { seconds: 300 }
+- freeze: { windows: ["fri 18:00 - mon 06:00"] }
+- ecs-service: { cluster: "shop-{env}", service: api, image: "repo/api:v1", container: api }
+- stacks: { prefix: "shop-{env}-" }
+"#,
+        )
+        .expect("valid gates");
+        let keys: Vec<&str> = list
+            .iter()
+            .map(|g| g.kind().map(|k| k.key()).unwrap_or("?"))
+            .collect();
+        assert_eq!(keys, GATE_KINDS);
+        assert_eq!(list[1].display_name(), "line-coverage");
+        assert!(!list[1].is_required());
+        assert_eq!(list[0].display_name(), "tests");
+        assert!(list[0].is_required());
+        assert_eq!(
+            list[2].security.as_ref().and_then(|s| s.fail_on),
+            Some(Severity::Critical)
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_kind_counts_are_errors() {
+        let e = gates("- coverage: { report: c.xml, minimum: 80 }").expect_err("unknown key");
+        assert!(e.contains("minimum"), "{e}");
+        let e = gates("- typo: {}").expect_err("unknown kind");
+        assert!(e.contains("typo"), "{e}");
+        let none = gates("- name: nothing").expect("parses");
+        assert!(
+            none[0]
+                .kind()
+                .expect_err("no kind")
+                .contains("must set one of")
+        );
+        let two =
+            gates("- wait: { seconds: 1 }\n  confirmation: { expect: DEPLOY }").expect("parses");
+        assert!(
+            two[0]
+                .kind()
+                .expect_err("two kinds")
+                .contains("a gate sets 2 kinds (confirmation, wait)")
+        );
+    }
+
+    #[test]
+    fn schema_documents_the_gate_kinds() {
+        let schema = serde_json::to_string(&schemars::schema_for!(GateSpec)).expect("schema");
+        assert!(schema.contains("\"ecs-service\""));
+        assert!(schema.contains("\"min-line\""));
+        assert!(schema.contains("Fail when any finding is at or above this severity"));
+    }
+}

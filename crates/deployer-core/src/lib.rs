@@ -14,5 +14,5 @@ pub mod markdown;
 pub mod mask;
 pub mod runtime;
 
-pub use exit::{ErrorKind, Classify, exit_code_for};
+pub use exit::{Classify, ErrorKind, exit_code_for};
 pub use runtime::Runtime;

@@ -13,7 +13,10 @@ impl Table {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Table { header: header.into_iter().map(Into::into).collect(), rows: Vec::new() }
+        Table {
+            header: header.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
     }
 
     pub fn row<I, S>(&mut self, cells: I) -> &mut Self
@@ -58,16 +61,15 @@ fn render_row(cells: &[String], width: usize) -> String {
 }
 
 pub fn escape_cell(cell: &str) -> String {
-    cell.replace('\\', "\\\\").replace('|', "\\|").replace("\r\n", "<br>").replace('\n', "<br>")
+    cell.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace("\r\n", "<br>")
+        .replace('\n', "<br>")
 }
 
 /// A fenced code block whose fence is longer than any backtick run inside `body`.
 pub fn code_block(lang: &str, body: &str) -> String {
-    let longest = body
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     let body = body.trim_end_matches('\n');
     format!("{fence}{lang}\n{body}\n{fence}\n")

@@ -22,7 +22,9 @@ pub fn add(secret: &str) -> bool {
     if secret.len() < MIN_SECRET_LEN {
         return false;
     }
-    let mut list = secrets().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut list = secrets()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if list.iter().any(|known| known == secret) {
         return false;
     }
@@ -40,7 +42,9 @@ pub fn add(secret: &str) -> bool {
 
 /// Replaces every registered secret in `text` with `***`.
 pub fn redact(text: &str) -> String {
-    let list = secrets().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let list = secrets()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut out = text.to_string();
     for secret in list.iter() {
         if out.contains(secret.as_str()) {

@@ -24,7 +24,9 @@ pub fn in_actions() -> bool {
 
 /// Escapes the message part of a workflow command.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a property value (`file=`, `title=`) of a workflow command.
@@ -37,7 +39,11 @@ pub enum RuntimeError {
     #[error("output name {0:?} is not valid: use letters, digits, '-' and '_' only")]
     BadOutputName(String),
     #[error("cannot write {what} file {path}: {source}")]
-    Write { what: &'static str, path: PathBuf, source: io::Error },
+    Write {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
 }
 
 impl crate::Classify for RuntimeError {
@@ -56,7 +62,10 @@ pub struct Annotation {
 
 impl Annotation {
     pub fn titled(title: impl Into<String>) -> Self {
-        Annotation { title: Some(title.into()), ..Default::default() }
+        Annotation {
+            title: Some(title.into()),
+            ..Default::default()
+        }
     }
 
     pub fn in_file(mut self, file: impl Into<String>, line: Option<u32>) -> Self {
@@ -76,7 +85,11 @@ impl Annotation {
         if let Some(title) = &self.title {
             props.push(format!("title={}", escape_property(title)));
         }
-        if props.is_empty() { String::new() } else { format!(" {}", props.join(",")) }
+        if props.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", props.join(","))
+        }
     }
 }
 
@@ -111,7 +124,11 @@ pub struct Runtime {
 impl Runtime {
     /// Reads `GITHUB_ACTIONS`, `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY`.
     pub fn from_env(json: bool) -> Self {
-        let file = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let file = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         Runtime {
             actions: in_actions(),
             json,
@@ -123,8 +140,20 @@ impl Runtime {
     }
 
     /// A runtime with explicit files, for tests and embedding.
-    pub fn with_files(actions: bool, json: bool, output: Option<PathBuf>, summary: Option<PathBuf>) -> Self {
-        Runtime { actions, json, output_file: output, summary_file: summary, outputs: BTreeMap::new(), summary_truncated: false }
+    pub fn with_files(
+        actions: bool,
+        json: bool,
+        output: Option<PathBuf>,
+        summary: Option<PathBuf>,
+    ) -> Self {
+        Runtime {
+            actions,
+            json,
+            output_file: output,
+            summary_file: summary,
+            outputs: BTreeMap::new(),
+            summary_truncated: false,
+        }
     }
 
     pub fn in_actions(&self) -> bool {
@@ -153,7 +182,11 @@ impl Runtime {
     /// Sets a step output. Values are written to `$GITHUB_OUTPUT` immediately, so a
     /// command that fails later still leaves the outputs it had already computed.
     pub fn set_output(&mut self, name: &str, value: impl Into<String>) -> Result<(), RuntimeError> {
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(RuntimeError::BadOutputName(name.to_string()));
         }
         let value = value.into();
@@ -166,7 +199,9 @@ impl Runtime {
 
     /// Appends Markdown to the job summary, keeping the file under GitHub's 1 MiB limit.
     pub fn summary(&mut self, markdown: &str) -> Result<(), RuntimeError> {
-        let Some(path) = self.summary_file.clone() else { return Ok(()) };
+        let Some(path) = self.summary_file.clone() else {
+            return Ok(());
+        };
         if self.summary_truncated {
             return Ok(());
         }
@@ -216,12 +251,20 @@ impl Runtime {
     fn annotate(&self, level: Level, message: &str, at: &Annotation) {
         let message = mask::redact(message);
         if self.actions {
-            println!("::{}{}::{}", level.command(), at.properties(), escape_data(&message));
+            println!(
+                "::{}{}::{}",
+                level.command(),
+                at.properties(),
+                escape_data(&message)
+            );
             return;
         }
         let mut prefix = level.command().to_string();
         if let Some(file) = &at.file {
-            prefix.push_str(&format!(" [{file}{}]", at.line.map(|l| format!(":{l}")).unwrap_or_default()));
+            prefix.push_str(&format!(
+                " [{file}{}]",
+                at.line.map(|l| format!(":{l}")).unwrap_or_default()
+            ));
         }
         if let Some(title) = &at.title {
             prefix.push_str(&format!(" {title}"));
@@ -244,7 +287,8 @@ impl Runtime {
                 .iter()
                 .map(|(k, v)| (k.clone(), serde_json::Value::String(mask::redact(v))))
                 .collect();
-            let text = serde_json::to_string_pretty(&serde_json::Value::Object(map)).unwrap_or_else(|_| "{}".into());
+            let text = serde_json::to_string_pretty(&serde_json::Value::Object(map))
+                .unwrap_or_else(|_| "{}".into());
             println!("{text}");
         } else if !self.actions && !self.outputs.is_empty() {
             let mut text = String::from("outputs:");
@@ -282,7 +326,11 @@ pub fn format_output(name: &str, value: &str) -> String {
     }
     let mut rng = rand::rng();
     let delimiter = loop {
-        let candidate = format!("ghadelimiter_{:016x}{:016x}", rng.random::<u64>(), rng.random::<u64>());
+        let candidate = format!(
+            "ghadelimiter_{:016x}{:016x}",
+            rng.random::<u64>(),
+            rng.random::<u64>()
+        );
         if !value.contains(&candidate) {
             break candidate;
         }
@@ -296,7 +344,11 @@ fn append(path: &Path, text: &str, what: &'static str) -> Result<(), RuntimeErro
         .append(true)
         .open(path)
         .and_then(|mut f| f.write_all(text.as_bytes()));
-    result.map_err(|source| RuntimeError::Write { what, path: path.to_path_buf(), source })
+    result.map_err(|source| RuntimeError::Write {
+        what,
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Parses a `$GITHUB_OUTPUT` file the way the runner does. Used by tests and by the
@@ -314,14 +366,18 @@ pub fn parse_output_file(text: &str) -> Result<BTreeMap<String, String>, String>
                 match lines.next() {
                     Some(l) if l == delimiter => break,
                     Some(l) => value.push(l),
-                    None => return Err(format!("output {name}: delimiter {delimiter} never closed")),
+                    None => {
+                        return Err(format!("output {name}: delimiter {delimiter} never closed"));
+                    }
                 }
             }
             out.insert(name.to_string(), value.join("\n"));
         } else if let Some((name, value)) = line.split_once('=') {
             out.insert(name.to_string(), value.to_string());
         } else {
-            return Err(format!("line {line:?} is neither name=value nor name<<DELIMITER"));
+            return Err(format!(
+                "line {line:?} is neither name=value nor name<<DELIMITER"
+            ));
         }
     }
     Ok(out)
@@ -356,17 +412,27 @@ mod tests {
         rt.set_output("a", "1").expect("write");
         rt.set_output("b", "x\ny").expect("write");
         rt.summary("# Title").expect("write");
-        let parsed = parse_output_file(&std::fs::read_to_string(&out).expect("read")).expect("parse");
+        let parsed =
+            parse_output_file(&std::fs::read_to_string(&out).expect("read")).expect("parse");
         assert_eq!(parsed["a"], "1");
         assert_eq!(parsed["b"], "x\ny");
-        assert_eq!(std::fs::read_to_string(&summary).expect("read"), "# Title\n");
+        assert_eq!(
+            std::fs::read_to_string(&summary).expect("read"),
+            "# Title\n"
+        );
     }
 
     #[test]
     fn bad_output_names_are_refused() {
         let mut rt = Runtime::with_files(false, false, None, None);
-        assert!(matches!(rt.set_output("a b", "1"), Err(RuntimeError::BadOutputName(_))));
-        assert!(matches!(rt.set_output("", "1"), Err(RuntimeError::BadOutputName(_))));
+        assert!(matches!(
+            rt.set_output("a b", "1"),
+            Err(RuntimeError::BadOutputName(_))
+        ));
+        assert!(matches!(
+            rt.set_output("", "1"),
+            Err(RuntimeError::BadOutputName(_))
+        ));
     }
 
     #[test]
@@ -388,6 +454,9 @@ mod tests {
         assert_eq!(escape_data("50%\nnext"), "50%25%0Anext");
         assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
         let at = Annotation::titled("Deploy failed").in_file(".github/deployer.yml", Some(3));
-        assert_eq!(at.properties(), " file=.github/deployer.yml,line=3,title=Deploy failed");
+        assert_eq!(
+            at.properties(),
+            " file=.github/deployer.yml,line=3,title=Deploy failed"
+        );
     }
 }

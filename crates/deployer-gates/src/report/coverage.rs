@@ -1,0 +1,347 @@
+//! Coverage reports: Cobertura XML (coverage.py `coverage xml`, JaCoCo converters,
+//! cargo-llvm-cov `--cobertura`), LCOV tracefiles (`LF`/`LH`/`BRF`/`BRH`), and JSON
+//! summaries (coverage.py `coverage json`, Istanbul `coverage-summary.json`).
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{num_attr, xml_attributes};
+use crate::ReportError;
+use crate::error::text;
+
+/// Which parser to use; [`CoverageFormat::Auto`] looks at the first character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CoverageFormat {
+    #[default]
+    Auto,
+    Cobertura,
+    Lcov,
+    Json,
+}
+
+impl std::str::FromStr for CoverageFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Ok(CoverageFormat::Auto),
+            "cobertura" | "xml" => Ok(CoverageFormat::Cobertura),
+            "lcov" => Ok(CoverageFormat::Lcov),
+            "json" => Ok(CoverageFormat::Json),
+            other => Err(format!(
+                "unknown coverage format {other:?}; use auto, cobertura, lcov or json"
+            )),
+        }
+    }
+}
+
+/// Coverage in percent (0–100).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoverageSummary {
+    /// Line (statement) coverage.
+    pub line: f64,
+    /// Branch coverage, when the report measured branches.
+    pub branch: Option<f64>,
+    /// "Cobertura XML", "LCOV", "coverage.py JSON", "Istanbul JSON".
+    pub format: &'static str,
+}
+
+pub fn parse(
+    bytes: &[u8],
+    origin: &str,
+    format: CoverageFormat,
+) -> Result<CoverageSummary, ReportError> {
+    let format = match format {
+        CoverageFormat::Auto => {
+            let t = text(bytes, origin, "coverage")?;
+            match t.trim_start().chars().next() {
+                Some('<') => CoverageFormat::Cobertura,
+                Some('{') => CoverageFormat::Json,
+                _ => CoverageFormat::Lcov,
+            }
+        }
+        f => f,
+    };
+    match format {
+        CoverageFormat::Cobertura => parse_cobertura(bytes, origin),
+        CoverageFormat::Lcov => parse_lcov(bytes, origin),
+        _ => parse_json(bytes, origin),
+    }
+}
+
+pub fn parse_cobertura(bytes: &[u8], origin: &str) -> Result<CoverageSummary, ReportError> {
+    const F: &str = "Cobertura XML";
+    let text = text(bytes, origin, F)?;
+    let mut reader = Reader::from_str(text);
+    let err = |p: String| ReportError::new(origin, F, p);
+    loop {
+        match reader.read_event().map_err(|e| {
+            err(format!(
+                "malformed XML near byte {}: {e}",
+                reader.buffer_position()
+            ))
+        })? {
+            Event::Start(e) | Event::Empty(e) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if name != "coverage" {
+                    return Err(err(format!(
+                        "the root element is <{name}>, expected <coverage>; is this a Cobertura report?"
+                    )));
+                }
+                let attrs = xml_attributes(&e, origin, F)?;
+                let n = |k: &str| num_attr(&attrs, k, "coverage", origin, F);
+                let rate = |r: f64, k: &str| {
+                    if (0.0..=1.0).contains(&r) {
+                        Ok(r * 100.0)
+                    } else {
+                        Err(err(format!("{k}=\"{r}\" is outside 0–1")))
+                    }
+                };
+                let line = match (n("line-rate")?, n("lines-valid")?, n("lines-covered")?) {
+                    (Some(r), _, _) => rate(r, "line-rate")?,
+                    (None, Some(valid), Some(covered)) if valid > 0.0 => covered / valid * 100.0,
+                    _ => return Err(err("<coverage> has no line-rate attribute".into())),
+                };
+                // coverage.py writes branch-rate="0" with branches-valid="0" when branches were not measured.
+                let branch = match (n("branch-rate")?, n("branches-valid")?) {
+                    (_, Some(valid)) if valid <= 0.0 => None,
+                    (Some(r), _) => Some(rate(r, "branch-rate")?),
+                    (None, _) => None,
+                };
+                return Ok(CoverageSummary {
+                    line,
+                    branch,
+                    format: F,
+                });
+            }
+            Event::Eof => return Err(err("contains no <coverage> element".into())),
+            _ => {}
+        }
+    }
+}
+
+pub fn parse_lcov(bytes: &[u8], origin: &str) -> Result<CoverageSummary, ReportError> {
+    const F: &str = "LCOV";
+    let text = text(bytes, origin, F)?;
+    let (mut lf, mut lh, mut brf, mut brh) = (0u64, 0u64, 0u64, 0u64);
+    let (mut da_total, mut da_hit) = (0u64, 0u64);
+    let mut saw_lf = false;
+    let mut saw_record = false;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        let Some((key, value)) = line.split_once(':') else {
+            if line.is_empty() || line == "end_of_record" {
+                continue;
+            }
+            return Err(ReportError::new(
+                origin,
+                F,
+                format!("line {}: {line:?} is not an LCOV record (KEY:VALUE)", i + 1),
+            ));
+        };
+        let number = || {
+            value.trim().parse::<u64>().map_err(|_| {
+                ReportError::new(
+                    origin,
+                    F,
+                    format!("line {}: {key}:{value} is not a count", i + 1),
+                )
+            })
+        };
+        match key {
+            "SF" | "TN" => saw_record = true,
+            "LF" => {
+                lf = lf.saturating_add(number()?);
+                saw_lf = true;
+            }
+            "LH" => lh = lh.saturating_add(number()?),
+            "BRF" => brf = brf.saturating_add(number()?),
+            "BRH" => brh = brh.saturating_add(number()?),
+            "DA" => {
+                da_total += 1;
+                let hits = value.split(',').nth(1).map(str::trim).unwrap_or("0");
+                if hits != "0" && hits != "-" {
+                    da_hit += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    if !saw_lf && da_total == 0 {
+        let hint = if saw_record {
+            "has no LF/LH or DA records"
+        } else {
+            "has no SF/LF/LH records; is this an LCOV tracefile?"
+        };
+        return Err(ReportError::new(origin, F, hint));
+    }
+    let (valid, hit) = if saw_lf { (lf, lh) } else { (da_total, da_hit) };
+    if hit > valid {
+        return Err(ReportError::new(
+            origin,
+            F,
+            format!("reports {hit} lines hit out of {valid}"),
+        ));
+    }
+    let line = if valid == 0 {
+        100.0
+    } else {
+        hit as f64 / valid as f64 * 100.0
+    };
+    let branch = (brf > 0).then(|| brh.min(brf) as f64 / brf as f64 * 100.0);
+    Ok(CoverageSummary {
+        line,
+        branch,
+        format: F,
+    })
+}
+
+pub fn parse_json(bytes: &[u8], origin: &str) -> Result<CoverageSummary, ReportError> {
+    const F: &str = "coverage JSON";
+    let text = text(bytes, origin, F)?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| ReportError::new(origin, F, format!("is not valid JSON: {e}")))?;
+    let num = |v: &Value, path: &[&str]| -> Option<f64> {
+        let mut cur = v;
+        for key in path {
+            cur = cur.get(key)?;
+        }
+        cur.as_f64()
+    };
+    if let Some(totals) = value.get("totals") {
+        // coverage.py: `percent_covered` mixes statements and branches when branches are measured,
+        // so line coverage is statements only (like Cobertura's line-rate).
+        let line = num(totals, &["percent_statements_covered"])
+            .or_else(|| {
+                match (
+                    num(totals, &["covered_lines"]),
+                    num(totals, &["num_statements"]),
+                ) {
+                    (Some(c), Some(n)) if n > 0.0 => Some(c / n * 100.0),
+                    (Some(_), Some(_)) => Some(100.0),
+                    _ => None,
+                }
+            })
+            .or_else(|| num(totals, &["percent_covered"]))
+            .ok_or_else(|| {
+                ReportError::new(
+                    origin,
+                    F,
+                    "totals has no percent_covered; is this `coverage json` output?",
+                )
+            })?;
+        let branch = match (
+            num(totals, &["covered_branches"]),
+            num(totals, &["num_branches"]),
+        ) {
+            (Some(c), Some(n)) if n > 0.0 => Some(c / n * 100.0),
+            _ => None,
+        };
+        return check(
+            CoverageSummary {
+                line,
+                branch,
+                format: "coverage.py JSON",
+            },
+            origin,
+        );
+    }
+    if let Some(total) = value.get("total") {
+        let line = num(total, &["lines", "pct"]).ok_or_else(|| {
+            ReportError::new(origin, F, "total.lines.pct is missing or not a number")
+        })?;
+        let branch = match (
+            num(total, &["branches", "total"]),
+            num(total, &["branches", "pct"]),
+        ) {
+            (Some(t), Some(p)) if t > 0.0 => Some(p),
+            _ => None,
+        };
+        return check(
+            CoverageSummary {
+                line,
+                branch,
+                format: "Istanbul JSON",
+            },
+            origin,
+        );
+    }
+    Err(ReportError::new(
+        origin,
+        F,
+        "has neither `totals` (coverage.py `coverage json`) nor `total` (Istanbul json-summary)",
+    ))
+}
+
+fn check(summary: CoverageSummary, origin: &str) -> Result<CoverageSummary, ReportError> {
+    let ok = |v: f64| (0.0..=100.0).contains(&v);
+    if !ok(summary.line) || !summary.branch.is_none_or(ok) {
+        return Err(ReportError::new(
+            origin,
+            summary.format,
+            "has a percentage outside 0–100",
+        ));
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lcov_sums_records_and_falls_back_to_da() {
+        let lcov = b"TN:\nSF:a.rs\nDA:1,1\nLF:4\nLH:3\nBRF:2\nBRH:1\nend_of_record\nSF:b.rs\nLF:6\nLH:6\nend_of_record\n";
+        let s = parse(lcov, "lcov.info", CoverageFormat::Auto).expect("parses");
+        assert_eq!(s.line, 90.0);
+        assert_eq!(s.branch, Some(50.0));
+        let da = parse_lcov(b"SF:a\nDA:1,0\nDA:2,3\nend_of_record\n", "x").expect("parses");
+        assert_eq!(da.line, 50.0);
+        assert_eq!(da.branch, None);
+    }
+
+    #[test]
+    fn huge_lcov_counts_saturate_instead_of_overflowing() {
+        let lcov =
+            b"LF:18446744073709551615\nLF:18446744073709551615\nLH:18446744073709551615\nLH:9\n";
+        assert!(parse_lcov(lcov, "x").is_ok());
+    }
+
+    #[test]
+    fn istanbul_summary() {
+        let json = br#"{"total":{"lines":{"total":10,"covered":9,"pct":90},"branches":{"total":0,"covered":0,"pct":100}}}"#;
+        let s = parse(json, "coverage-summary.json", CoverageFormat::Auto).expect("parses");
+        assert_eq!((s.line, s.branch), (90.0, None));
+    }
+
+    #[test]
+    fn cobertura_without_branches() {
+        let xml = br#"<?xml version="1.0" ?><coverage line-rate="0.8" branch-rate="0" branches-valid="0"></coverage>"#;
+        let s = parse(xml, "c.xml", CoverageFormat::Auto).expect("parses");
+        assert!((s.line - 80.0).abs() < 1e-9);
+        assert_eq!(s.branch, None);
+    }
+
+    #[test]
+    fn malformed_coverage_reports() {
+        for (bytes, needle) in [
+            (&b"<report/>"[..], "root element is <report>"),
+            (b"<coverage branch-rate=\"0.5\"/>", "no line-rate"),
+            (b"<coverage line-rate=\"80\"/>", "outside 0"),
+            (b"<coverage line-rate=\"x\"/>", "not a number"),
+            (b"{\"meta\":{}}", "neither `totals`"),
+            (b"{\"totals\":", "not valid JSON"),
+            (b"hello world", "not an LCOV record"),
+            (b"SF:a\nLF:two\n", "not a count"),
+            (b"SF:a\nend_of_record\n", "no LF/LH"),
+            (b"SF:a\nLF:1\nLH:5\n", "5 lines hit out of 1"),
+        ] {
+            let msg = parse(bytes, "cov", CoverageFormat::Auto)
+                .expect_err("malformed")
+                .to_string();
+            assert!(msg.contains("report cov: "), "{msg}");
+            assert!(msg.contains(needle), "{msg} should mention {needle}");
+        }
+    }
+}
