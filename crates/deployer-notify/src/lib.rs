@@ -1,0 +1,69 @@
+//! Notifications and the deployment record.
+//!
+//! Every deploy leaves an audit trail and a message people see:
+//!
+//! * [`record`]: [`DeploymentRecord`], what was deployed where, by whom, how it ended;
+//!   rendered with [`DeploymentRecord::to_markdown`] for the job summary and
+//!   [`DeploymentRecord::to_json`] for `--json` / outputs.
+//! * [`github`]: a narrow client for the GitHub Deployments REST API (a deployment per
+//!   environment and service, statuses `in_progress` → `success`/`failure`/`error`,
+//!   `inactive` for a rolled-back deployment). See that module for the environment
+//!   naming (`staging/api`) and why `required_contexts` is empty.
+//! * [`slack`]: Slack incoming-webhook messages in Block Kit. A Slack failure is only ever
+//!   a warning ([`NotifyOutcome::Warning`]); it never fails a deploy.
+//! * [`notifier`]: the [`Notifier`] facade that fans one [`Event`] out to both channels
+//!   (each optional) and collects one [`NotifyOutcome`] per channel.
+//! * [`tags`]: ECS task-definition tags (`deployer:git-sha`, `deployer:version`, …) and
+//!   lookups by SHA or version for rollback.
+//! * [`links`]: run and workflow URLs built from `GITHUB_SERVER_URL`/`GITHUB_REPOSITORY`.
+//!
+//! # Use from a command
+//!
+//! ```no_run
+//! use deployer_notify::{DeploymentRecord, DeploymentStatus, Event, Notifier, NotifierConfig, RunContext};
+//!
+//! # async fn demo() {
+//! let mut notifier = Notifier::from_env(&NotifierConfig {
+//!     github_deployments: true,                          // needs `deployments: write`
+//!     slack_webhook_url: std::env::var("DEPLOYER_SLACK_WEBHOOK_URL").ok(),
+//!     continue_workflow: Some("cutover.yml".into()),
+//!     rollback_workflow: Some("rollback.yml".into()),
+//!     ..Default::default()
+//! });
+//! let mut record = DeploymentRecord::new("api", "staging").with_run(&RunContext::from_env());
+//! record.version = Some("v1.2.3".into());
+//! let report = notifier.notify(&record, &Event::Started).await;
+//! for warning in report.warnings() {
+//!     eprintln!("{warning}"); // e.g. runtime.warning(...): never fails the deploy
+//! }
+//! // … deploy …
+//! record.finish(DeploymentStatus::Succeeded, None);
+//! notifier.notify(&record, &Event::Succeeded).await;
+//! println!("{}", record.to_markdown()); // e.g. runtime.summary(...)
+//! # }
+//! ```
+//!
+//! Secrets (the GitHub token, the Slack webhook URL) are registered with
+//! [`deployer_core::mask::add`] before any use, and every message this crate produces
+//! passes through [`deployer_core::mask::redact`].
+
+pub mod github;
+pub mod links;
+pub mod notifier;
+pub mod record;
+pub mod retry;
+pub mod slack;
+pub mod tags;
+
+mod text;
+
+pub use github::{DeploymentsError, EnvironmentNaming, GithubDeployments};
+pub use links::{Links, RunContext};
+pub use notifier::{
+    Channel, Event, FailureKind, Notifier, NotifierConfig, NotifyOutcome, NotifyReport,
+    RollbackReason, RollbackTarget,
+};
+pub use record::{DeploymentRecord, DeploymentStatus};
+pub use retry::RetryPolicy;
+pub use slack::{SlackError, SlackWebhook};
+pub use tags::{deployment_tags, find_by_sha, find_by_version};
