@@ -133,6 +133,11 @@ pub struct Scenario {
     /// Image (exact) or pattern (`*`, `?`) -> behaviour.
     #[serde(default)]
     pub images: BTreeMap<String, Behavior>,
+    /// Container command (exact, or pattern with `*`/`?`; arguments joined by single
+    /// spaces) -> behaviour. Matched before `images`, so a one-off task that runs the
+    /// service's own image with another command (a migration) can behave differently.
+    #[serde(default)]
+    pub commands: BTreeMap<String, Behavior>,
     #[serde(default)]
     pub faults: Faults,
 }
@@ -155,6 +160,7 @@ impl Default for Scenario {
         Scenario {
             default: default_behavior(),
             images: BTreeMap::new(),
+            commands: BTreeMap::new(),
             faults: Faults::default(),
         }
     }
@@ -188,20 +194,33 @@ impl Scenario {
 
     /// The behaviour for `image` (see the module docs for the matching rules).
     pub fn behavior_for(&self, image: &str) -> &Behavior {
-        if let Some(b) = self.images.get(image) {
-            return b;
-        }
-        let mut best: Option<(usize, &Behavior)> = None;
-        for (pattern, b) in &self.images {
-            if (pattern.contains('*') || pattern.contains('?')) && glob_match(pattern, image) {
-                let literal = pattern.chars().filter(|c| *c != '*' && *c != '?').count();
-                if best.is_none_or(|(l, _)| literal > l) {
-                    best = Some((literal, b));
-                }
+        best_match(&self.images, image).unwrap_or(&self.default)
+    }
+
+    /// The behaviour for a container running `command` (if any) from `image`: a matching
+    /// `commands` key wins over the image rules.
+    pub fn behavior_for_container(&self, image: &str, command: Option<&str>) -> &Behavior {
+        command
+            .and_then(|command| best_match(&self.commands, command))
+            .unwrap_or_else(|| self.behavior_for(image))
+    }
+}
+
+/// An exact key wins; otherwise the matching pattern with the most literal characters.
+fn best_match<'a>(rules: &'a BTreeMap<String, Behavior>, text: &str) -> Option<&'a Behavior> {
+    if let Some(b) = rules.get(text) {
+        return Some(b);
+    }
+    let mut best: Option<(usize, &Behavior)> = None;
+    for (pattern, b) in rules {
+        if (pattern.contains('*') || pattern.contains('?')) && glob_match(pattern, text) {
+            let literal = pattern.chars().filter(|c| *c != '*' && *c != '?').count();
+            if best.is_none_or(|(l, _)| literal > l) {
+                best = Some((literal, b));
             }
         }
-        best.map(|(_, b)| b).unwrap_or(&self.default)
     }
+    best.map(|(_, b)| b)
 }
 
 /// `*` matches any run of characters (including `/` and `:`), `?` exactly one.
@@ -253,6 +272,21 @@ mod tests {
         assert_eq!(s.behavior_for("app:crash-special-2").kind, Kind::Exits);
         assert_eq!(s.behavior_for("x:crash").kind, Kind::CrashLoop);
         assert_eq!(s.behavior_for("x:ok").kind, Kind::Healthy);
+    }
+
+    #[test]
+    fn command_rules_win_over_image_rules() {
+        let s = Scenario::from_yaml(
+            "images:\n  'api:*': {kind: healthy}\ncommands:\n  'alembic upgrade*': {kind: exits, exit-code: 0}\n",
+        )
+        .expect("valid");
+        let b = s.behavior_for_container("api:v1", Some("alembic upgrade head"));
+        assert_eq!(b.kind, Kind::Exits);
+        assert_eq!(
+            s.behavior_for_container("api:v1", Some("uvicorn app")).kind,
+            Kind::Healthy
+        );
+        assert_eq!(s.behavior_for_container("api:v1", None).kind, Kind::Healthy);
     }
 
     #[test]

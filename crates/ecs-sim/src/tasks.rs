@@ -26,6 +26,25 @@ pub fn unplaceable(state: &State, task_def: &Value) -> bool {
     })
 }
 
+/// The command a container runs: its `containerOverrides` entry, else its definition's
+/// `command`, with arguments joined by single spaces.
+fn effective_command(container: &Value, overrides: Option<&Value>) -> Option<String> {
+    let name = container.get("name").and_then(Value::as_str)?;
+    let overridden = overrides
+        .and_then(|o| o.get("containerOverrides"))
+        .and_then(Value::as_array)
+        .and_then(|list| {
+            list.iter()
+                .find(|o| o.get("name").and_then(Value::as_str) == Some(name))
+        })
+        .and_then(|o| o.get("command"));
+    let command = overridden
+        .or_else(|| container.get("command"))?
+        .as_array()?;
+    let words: Vec<&str> = command.iter().filter_map(Value::as_str).collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
 fn containers(task_def: &Value) -> Vec<Value> {
     task_def
         .get("containerDefinitions")
@@ -56,9 +75,11 @@ pub fn launch(state: &mut State, l: Launch<'_>) -> String {
     let behaviors: Vec<_> = defs
         .iter()
         .map(|c| {
+            let image = c.get("image").and_then(Value::as_str).unwrap_or("");
+            let command = effective_command(c, l.overrides);
             state
                 .scenario
-                .behavior_for(c.get("image").and_then(Value::as_str).unwrap_or(""))
+                .behavior_for_container(image, command.as_deref())
                 .clone()
         })
         .collect();

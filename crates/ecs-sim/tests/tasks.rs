@@ -13,6 +13,8 @@ images:
   "migrate:ok": {kind: exits, exit-code: 0, after: 5, logs: ["done"]}
   "ghcr.io/x/missing:*": {kind: pull-failure}
   "app:dies": {kind: dies-after, after: 30, exit-code: 137}
+commands:
+  "alembic downgrade*": {kind: exits, exit-code: 4, after: 2, logs: ["cannot downgrade below 0001"]}
 "#;
 
 fn code(
@@ -373,4 +375,39 @@ fn works_from_sync_code_and_partial_fault_rates_are_deterministic() {
     let a = run();
     assert_eq!(a, run(), "same seed, same faults");
     assert!(a.iter().any(|x| *x) && a.iter().any(|x| !*x));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_rules_pick_the_behaviour_of_a_migration_on_the_service_image() {
+    let sim = sim(SCENARIO, 100.0);
+    let c = ecs(&sim);
+    c.create_cluster()
+        .cluster_name("c")
+        .send()
+        .await
+        .expect("cluster");
+    // The service image is healthy (long-running) by the image rules ...
+    let td = register(&c, "api", "app:v1").await;
+    let overrides = TaskOverride::builder()
+        .container_overrides(
+            ContainerOverride::builder()
+                .name("app")
+                .command("alembic")
+                .command("downgrade")
+                .command("-1")
+                .build(),
+        )
+        .build();
+    let run = c
+        .run_task()
+        .cluster("c")
+        .task_definition(&td)
+        .overrides(overrides)
+        .send()
+        .await
+        .expect("run");
+    let arn = run.tasks()[0].task_arn().expect("arn").to_string();
+    // ... but run with a matching command it exits like a migration.
+    let stopped = wait_stopped(&c, &arn).await;
+    assert_eq!(stopped.containers()[0].exit_code(), Some(4));
 }
