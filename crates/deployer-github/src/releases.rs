@@ -1,9 +1,9 @@
-//! Releases and tag refs.
+//! Releases and tag refs. Every call needs `permissions: contents: write` for the
+//! job's `GITHUB_TOKEN` (reads work with `contents: read`, but the release flow writes).
 
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::{Client, GithubError};
+use crate::{Call, Client, GithubError, Permission};
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Release {
@@ -74,18 +74,23 @@ pub enum TagRefOutcome {
     AlreadyExists,
 }
 
+const CONTENTS: Permission = Permission::ContentsWrite;
+
 impl Client {
     /// `GET /repos/{o}/{r}/releases/tags/{tag}`; `None` when there is no such release.
     pub async fn get_release_by_tag(&self, tag: &str) -> Result<Option<Release>, GithubError> {
+        let action = format!("look up the release of tag {tag}");
         let url = self.repo_url(&["releases", "tags", tag]);
-        self.send::<(), Release>(Method::GET, url, None, true).await
+        let found = self
+            .send::<(), Release>(&Call::get(&action, CONTENTS, url), true)
+            .await?;
+        Ok(found.map(|(_, r)| r))
     }
 
     /// `POST /repos/{o}/{r}/releases`.
     pub async fn create_release(&self, release: &NewRelease) -> Result<Release, GithubError> {
-        if !self.has_token() {
-            return Err(GithubError::NoToken);
-        }
+        self.check_token(CONTENTS)?;
+        let action = format!("create the release {}", release.tag);
         let body = CreateReleaseBody {
             tag_name: &release.tag,
             target_commitish: &release.target_sha,
@@ -96,15 +101,13 @@ impl Client {
             make_latest: if release.prerelease { "false" } else { "true" },
         };
         let url = self.repo_url(&["releases"]);
-        self.send(Method::POST, url, Some(&body), false)
-            .await?
-            .ok_or_else(|| GithubError::Decode {
-                path: "releases".into(),
-                message: "empty answer".into(),
-            })
+        let (_, created) = self
+            .send_json(&Call::post(&action, CONTENTS, url, &body))
+            .await?;
+        Ok(created)
     }
 
-    /// The release for `tag`, created when missing (idempotent).
+    /// The release for `tag`, created when missing (idempotent). `true` when created.
     pub async fn ensure_release(
         &self,
         release: &NewRelease,
@@ -112,14 +115,26 @@ impl Client {
         if let Some(existing) = self.get_release_by_tag(&release.tag).await? {
             return Ok((existing, false));
         }
-        Ok((self.create_release(release).await?, true))
+        match self.create_release(release).await {
+            Ok(created) => Ok((created, true)),
+            // A retried POST whose first attempt was applied (or a concurrent run) answers
+            // 422 `already_exists`: the release is there, which is what was asked.
+            Err(err @ GithubError::Unprocessable { .. }) => {
+                match self.get_release_by_tag(&release.tag).await? {
+                    Some(existing) => Ok((existing, false)),
+                    None => Err(err),
+                }
+            }
+            Err(err) => Err(err),
+        }
     }
 
     /// The commit a tag ref points at, annotated tag objects peeled; `None` when absent.
     pub async fn get_tag_ref(&self, tag: &str) -> Result<Option<String>, GithubError> {
+        let action = format!("look up tag {tag}");
         let url = self.repo_url(&["git", "ref", "tags", tag]);
-        let Some(found) = self
-            .send::<(), GitRef>(Method::GET, url, None, true)
+        let Some((_, found)) = self
+            .send::<(), GitRef>(&Call::get(&action, CONTENTS, url), true)
             .await?
         else {
             return Ok(None);
@@ -131,13 +146,10 @@ impl Client {
                 return Ok(Some(object.sha));
             }
             let url = self.repo_url(&["git", "tags", &object.sha]);
-            match self
-                .send::<(), TagObject>(Method::GET, url, None, false)
-                .await?
-            {
-                Some(t) => object = t.object,
-                None => break,
-            }
+            let (_, t) = self
+                .send_json::<(), TagObject>(&Call::get(&action, CONTENTS, url))
+                .await?;
+            object = t.object;
         }
         Ok(Some(object.sha))
     }
@@ -145,11 +157,9 @@ impl Client {
     /// `POST /repos/{o}/{r}/git/refs` for `refs/tags/{tag}` at `sha`; an existing tag at
     /// the same commit is fine, at another commit an error.
     pub async fn create_tag_ref(&self, tag: &str, sha: &str) -> Result<TagRefOutcome, GithubError> {
-        if !self.has_token() {
-            return Err(GithubError::NoToken);
-        }
-        if let Some(existing) = self.get_tag_ref(tag).await? {
-            return if existing == sha {
+        self.check_token(CONTENTS)?;
+        let existing_at = |existing: String| {
+            if existing == sha {
                 Ok(TagRefOutcome::AlreadyExists)
             } else {
                 Err(GithubError::TagConflict {
@@ -157,15 +167,28 @@ impl Client {
                     existing,
                     wanted: sha.into(),
                 })
-            };
+            }
+        };
+        if let Some(existing) = self.get_tag_ref(tag).await? {
+            return existing_at(existing);
         }
+        let action = format!("create tag {tag}");
         let body = CreateRefBody {
             git_ref: format!("refs/tags/{tag}"),
             sha,
         };
         let url = self.repo_url(&["git", "refs"]);
-        self.send::<_, serde_json::Value>(Method::POST, url, Some(&body), false)
-            .await?;
-        Ok(TagRefOutcome::Created)
+        match self
+            .send_json::<_, serde_json::Value>(&Call::post(&action, CONTENTS, url, &body))
+            .await
+        {
+            Ok(_) => Ok(TagRefOutcome::Created),
+            // 422 `Reference already exists`: a retried POST or a concurrent run made it.
+            Err(err @ GithubError::Unprocessable { .. }) => match self.get_tag_ref(tag).await? {
+                Some(existing) => existing_at(existing),
+                None => Err(err),
+            },
+            Err(err) => Err(err),
+        }
     }
 }

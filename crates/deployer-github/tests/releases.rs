@@ -1,4 +1,7 @@
-use deployer_github::{Client, GithubError, NewRelease, TagRefOutcome};
+mod common;
+
+use common::{json, mount};
+use deployer_github::{Client, GithubError, NewRelease, RetryPolicy, TagRefOutcome};
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -142,7 +145,7 @@ async fn errors_carry_github_message_and_hint_and_never_the_token() {
     let anon = Client::new(&server.uri(), None, "o/r").expect("client");
     assert!(matches!(
         anon.create_release(&new_release("v1", false)).await,
-        Err(GithubError::NoToken)
+        Err(GithubError::NoToken { .. })
     ));
 }
 
@@ -198,5 +201,75 @@ async fn annotated_tag_refs_are_peeled() {
             .await
             .expect("ok"),
         TagRefOutcome::AlreadyExists
+    );
+}
+
+#[tokio::test]
+async fn release_calls_are_retried_and_404_names_the_repository() {
+    let server = MockServer::start().await;
+    let by_tag = "/repos/o/r/releases/tags/v1.0.0";
+    mount(
+        &server,
+        "GET",
+        by_tag,
+        ResponseTemplate::new(500),
+        Some(1),
+        Some(1),
+    )
+    .await;
+    let found = json(200, release_json("v1.0.0", false));
+    mount(&server, "GET", by_tag, found, Some(1), None).await;
+    let not_found = json(404, serde_json::json!({"message": "Not Found"}));
+    mount(
+        &server,
+        "POST",
+        "/repos/o/r/releases",
+        not_found,
+        Some(1),
+        None,
+    )
+    .await;
+    let client = Client::new(&server.uri(), Some("tok-abcdef".into()), "o/r")
+        .expect("client")
+        .with_retry(RetryPolicy::fast(3));
+    let (_, created) = client
+        .ensure_release(&new_release("v1.0.0", false))
+        .await
+        .expect("retried");
+    assert!(!created);
+    let err = client
+        .create_release(&new_release("v2.0.0", false))
+        .await
+        .expect_err("404");
+    assert!(err.to_string().contains("`o/r`"), "{err}");
+}
+
+#[tokio::test]
+async fn a_tag_made_by_a_retried_post_is_not_an_error() {
+    let server = MockServer::start().await;
+    let tag = "/repos/o/r/git/ref/tags/v4.0.0";
+    let missing = json(404, serde_json::json!({"message": "Not Found"}));
+    mount(&server, "GET", tag, missing, None, Some(1)).await;
+    let at_abc =
+        serde_json::json!({"ref": "refs/tags/v4.0.0", "object": {"sha": "abc", "type": "commit"}});
+    mount(&server, "GET", tag, json(200, at_abc), None, None).await;
+    let exists = json(
+        422,
+        serde_json::json!({"message": "Reference already exists"}),
+    );
+    mount(
+        &server,
+        "POST",
+        "/repos/o/r/git/refs",
+        exists,
+        Some(1),
+        None,
+    )
+    .await;
+    let client = Client::new(&server.uri(), Some("tok-abcdef".into()), "o/r").expect("client");
+    let outcome = client.create_tag_ref("v4.0.0", "abc").await;
+    assert!(
+        matches!(outcome, Ok(TagRefOutcome::AlreadyExists)),
+        "{outcome:?}"
     );
 }

@@ -5,10 +5,10 @@
 //! * [`record`]: [`DeploymentRecord`], what was deployed where, by whom, how it ended;
 //!   rendered with [`DeploymentRecord::to_markdown`] for the job summary and
 //!   [`DeploymentRecord::to_json`] for `--json` / outputs.
-//! * [`github`]: a narrow client for the GitHub Deployments REST API (a deployment per
-//!   environment and service, statuses `in_progress` → `success`/`failure`/`error`,
-//!   `inactive` for a rolled-back deployment). See that module for the environment
-//!   naming (`staging/api`) and why `required_contexts` is empty.
+//! * [`github`]: the GitHub deployment records (a deployment per environment and service,
+//!   statuses `in_progress` → `success`/`failure`/`error`, `inactive` for a rolled-back
+//!   deployment). See that module for the environment naming (`staging/api`). The HTTP
+//!   client is [`deployer_github::Client`] (bounded retries, permission hints).
 //! * [`slack`]: Slack incoming-webhook messages in Block Kit. A Slack failure is only ever
 //!   a warning ([`NotifyOutcome::Warning`]); it never fails a deploy.
 //! * [`notifier`]: the [`Notifier`] facade that fans one [`Event`] out to both channels
@@ -51,19 +51,18 @@ pub mod github;
 pub mod links;
 pub mod notifier;
 pub mod record;
-pub mod retry;
 pub mod slack;
 pub mod tags;
 
 mod text;
 
-pub use github::{DeploymentsError, EnvironmentNaming, GithubDeployments};
+pub use deployer_github::{Client as GithubClient, GithubError, Permission, RetryPolicy};
+pub use github::EnvironmentNaming;
 pub use links::{Links, RunContext};
 pub use notifier::{
     Channel, Event, FailureKind, Notifier, NotifierConfig, NotifyOutcome, NotifyReport,
     RollbackReason, RollbackTarget,
 };
 pub use record::{DeploymentRecord, DeploymentStatus};
-pub use retry::RetryPolicy;
 pub use slack::{SlackError, SlackWebhook};
 pub use tags::{deployment_tags, find_by_sha, find_by_version};

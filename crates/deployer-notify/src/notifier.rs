@@ -8,8 +8,11 @@ use deployer_core::markdown::Table;
 use deployer_core::mask::redact;
 use serde::Serialize;
 
+use deployer_github::{Client, Permission};
+
 use crate::github::{
-    DeploymentPayload, EnvironmentNaming, GithubDeployments, NewDeployment, NewStatus, StatusState,
+    DeploymentPayload, EnvironmentNaming, NewDeployment, NewStatus, StatusState, new_deployment,
+    status,
 };
 use crate::links::{Links, RunContext};
 use crate::record::DeploymentRecord;
@@ -213,7 +216,7 @@ pub struct NotifierConfig {
 /// created, so later events of the same deploy update it.
 #[derive(Debug)]
 pub struct Notifier {
-    github: Option<GithubDeployments>,
+    github: Option<Client>,
     naming: EnvironmentNaming,
     production: Option<bool>,
     transient: bool,
@@ -254,7 +257,9 @@ impl Notifier {
             .with_transient(config.transient);
         n.deployment_id = config.deployment_id;
         if config.github_deployments {
-            match GithubDeployments::from_env(config.repository.as_deref()) {
+            match Client::from_env(config.repository.as_deref())
+                .and_then(|c| c.require_token(Permission::DeploymentsWrite))
+            {
                 Ok(client) => n = n.with_github(client),
                 Err(e) => n
                     .setup_warnings
@@ -276,7 +281,7 @@ impl Notifier {
         n
     }
 
-    pub fn with_github(mut self, client: GithubDeployments) -> Self {
+    pub fn with_github(mut self, client: Client) -> Self {
         self.github = Some(client);
         self
     }
@@ -375,7 +380,7 @@ impl Notifier {
         environment: &str,
         payload: DeploymentPayload,
     ) -> NewDeployment {
-        let mut d = NewDeployment::new(git_ref, environment, payload);
+        let mut d = new_deployment(git_ref, environment, payload);
         if let Some(p) = self.production {
             d.production_environment = p;
         }
@@ -386,7 +391,7 @@ impl Notifier {
     /// Creates this deploy's GitHub deployment unless one exists.
     async fn ensure_deployment(
         &mut self,
-        client: &GithubDeployments,
+        client: &Client,
         record: &DeploymentRecord,
     ) -> Result<(u64, bool), String> {
         if let Some(id) = self.deployment_id {
@@ -450,7 +455,7 @@ impl Notifier {
 
     async fn github_rollback(
         &mut self,
-        client: &GithubDeployments,
+        client: &Client,
         record: &DeploymentRecord,
         to: &RollbackTarget,
         log_url: Option<String>,
@@ -465,7 +470,8 @@ impl Notifier {
                 .await
                 .map_err(|e| e.to_string())?
                 .filter(|d| {
-                    d.payload_version() != Some(to.revision.as_str()) || to.revision.is_empty()
+                    DeploymentPayload::version_of(d) != Some(to.revision.as_str())
+                        || to.revision.is_empty()
                 })
                 .map(|d| d.id),
         };
@@ -474,11 +480,11 @@ impl Notifier {
                 RollbackReason::DeployFailed => StatusState::Failure,
                 RollbackReason::Manual => StatusState::Inactive,
             };
-            let status = NewStatus::new(state)
+            let new_status = status(state)
                 .description(format!("rolled back to {}", to.revision))
                 .log_url(log_url.clone());
             client
-                .create_status(id, &status)
+                .create_status(id, &new_status)
                 .await
                 .map_err(|e| e.to_string())?;
             done.push(format!(
@@ -496,19 +502,20 @@ impl Notifier {
                 version: Some(to.revision.clone()).filter(|r| !r.is_empty()),
                 task_definition_arn: to.task_definition_arn.clone(),
             };
-            let mut new = self.new_deployment(git_ref, &environment, payload);
+            let mut new = self
+                .new_deployment(git_ref, &environment, payload)
+                .description(format!("Rollback of {} to {}", record.service, to.revision));
             new.task = "deploy:rollback".into();
-            new.description = format!("Rollback of {} to {}", record.service, to.revision);
             let d = client
                 .create_deployment(&new)
                 .await
                 .map_err(|e| e.to_string())?;
-            let status = NewStatus::new(StatusState::Success)
+            let new_status = status(StatusState::Success)
                 .description(format!("Rolled back to {}", to.revision))
                 .log_url(log_url)
                 .environment_url(env_url);
             client
-                .create_status(d.id, &status)
+                .create_status(d.id, &new_status)
                 .await
                 .map_err(|e| e.to_string())?;
             self.deployment_id = Some(d.id);
@@ -526,21 +533,17 @@ impl Notifier {
 fn status_for(record: &DeploymentRecord, event: &Event) -> Option<NewStatus> {
     let what = record.what();
     Some(match event {
-        Event::Started => {
-            NewStatus::new(StatusState::InProgress).description(format!("Deploying {what}"))
-        }
+        Event::Started => status(StatusState::InProgress).description(format!("Deploying {what}")),
         Event::TestTrafficReady { test_url } => {
             let at = test_url
                 .as_ref()
                 .or(record.test_url.as_ref())
                 .map(|u| format!(" at {u}"))
                 .unwrap_or_default();
-            NewStatus::new(StatusState::InProgress)
+            status(StatusState::InProgress)
                 .description(format!("Test traffic ready{at}; waiting for cutover"))
         }
-        Event::Succeeded => {
-            NewStatus::new(StatusState::Success).description(format!("Deployed {what}"))
-        }
+        Event::Succeeded => status(StatusState::Success).description(format!("Deployed {what}")),
         Event::Failed { kind } => {
             let state = match kind {
                 FailureKind::Deploy => StatusState::Failure,
@@ -552,7 +555,7 @@ fn status_for(record: &DeploymentRecord, event: &Event) -> Option<NewStatus> {
                 .and_then(|c| c.lines().find(|l| !l.trim().is_empty()))
                 .map(|c| format!(": {}", c.trim()))
                 .unwrap_or_default();
-            NewStatus::new(state).description(format!("Failed{cause}"))
+            status(state).description(format!("Failed{cause}"))
         }
         Event::RolledBack { .. } => return None,
     })

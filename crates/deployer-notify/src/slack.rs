@@ -13,13 +13,13 @@ use std::time::Duration;
 
 use deployer_core::mask::{add as add_secret, redact};
 use deployer_core::{Classify, ErrorKind};
+use deployer_github::retry::{Answer, RetryPolicy, Verdict, retry_after, send_with_retries};
 use reqwest::{StatusCode, Url};
 use serde_json::{Value, json};
 
 use crate::links::Links;
 use crate::notifier::{Channel, Event, NotifyOutcome};
 use crate::record::DeploymentRecord;
-use crate::retry::{RetryPolicy, retry_after};
 use crate::text::{error_chain, human_duration, short_sha, truncate_chars};
 
 /// Slack limits: header text 150, section field 2000, section text 3000 characters.
@@ -105,38 +105,26 @@ impl SlackWebhook {
 
     /// Posts `payload`. Retries 429 and 5xx (bounded); any failure is a warning.
     pub async fn post(&self, payload: &Value) -> NotifyOutcome {
-        let attempts = self.retry.attempts();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let resp = match self.http.post(self.url.clone()).json(payload).send().await {
-                Ok(r) => r,
-                Err(e) => {
-                    let retryable = e.is_connect() || e.is_timeout();
-                    let message = redact(&error_chain(&e.without_url()));
-                    if attempt < attempts && retryable {
-                        tokio::time::sleep(self.retry.delay(attempt, None)).await;
-                        continue;
-                    }
-                    return warning(format!("cannot reach Slack ({message})"));
+        let answer = send_with_retries(
+            &self.retry,
+            "Slack webhook",
+            || self.http.post(self.url.clone()).json(payload),
+            |a: &Answer| {
+                if a.status == StatusCode::TOO_MANY_REQUESTS || a.status.is_server_error() {
+                    Verdict::Retry(retry_after(&a.headers))
+                } else {
+                    Verdict::Done
                 }
-            };
-            let status = resp.status();
-            let wait = retry_after(resp.headers());
-            let body = resp.text().await.unwrap_or_default();
-            if status.is_success() {
-                return NotifyOutcome::Sent {
-                    channel: Channel::Slack,
-                    detail: "message posted".into(),
-                };
-            }
-            if (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error())
-                && attempt < attempts
-            {
-                tokio::time::sleep(self.retry.delay(attempt, wait)).await;
-                continue;
-            }
-            return warning(explain(status, &body));
+            },
+        )
+        .await;
+        match answer {
+            Ok(a) if a.status.is_success() => NotifyOutcome::Sent {
+                channel: Channel::Slack,
+                detail: "message posted".into(),
+            },
+            Ok(a) => warning(explain(a.status, &a.body)),
+            Err(e) => warning(format!("cannot reach Slack ({})", e.message)),
         }
     }
 

@@ -1,19 +1,9 @@
-//! Small text helpers shared by the modules.
+//! Small text helpers shared by the modules (`truncate_chars` and `error_chain` are
+//! [`deployer_github::text`]'s).
+
+pub(crate) use deployer_github::text::{error_chain, truncate_chars};
 
 use std::time::Duration;
-
-/// Truncates to at most `max` characters (not bytes), ending with `…` when cut.
-pub(crate) fn truncate_chars(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    if max == 0 {
-        return String::new();
-    }
-    let mut out: String = text.chars().take(max - 1).collect();
-    out.push('…');
-    out
-}
 
 /// `45s`, `3m 12s`, `1h 02m`.
 pub(crate) fn human_duration(d: Duration) -> String {
@@ -27,22 +17,6 @@ pub(crate) fn human_duration(d: Duration) -> String {
     }
 }
 
-/// The whole `source()` chain of an error on one line, e.g.
-/// `error sending request: client error (Connect): tcp connect error: Connection refused`.
-pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
 /// First 7 characters of a commit SHA.
 pub(crate) fn short_sha(sha: &str) -> &str {
     match sha.char_indices().nth(7) {
@@ -54,13 +28,6 @@ pub(crate) fn short_sha(sha: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn truncation_counts_characters() {
-        assert_eq!(truncate_chars("abc", 3), "abc");
-        assert_eq!(truncate_chars("abcdef", 4), "abc…");
-        assert_eq!(truncate_chars("ééééé", 3), "éé…");
-    }
 
     #[test]
     fn durations_read_well() {

@@ -1,13 +1,14 @@
-//! GitHub Deployments against wiremock: bodies, order, errors and retries.
+//! GitHub deployment records against wiremock: bodies, order, rollback marking, and
+//! errors that stay warnings. The client's own errors and retries are tested in
+//! deployer-github (tests/deployments.rs).
 
 mod common;
 
 use common::*;
 use deployer_core::{Classify, ErrorKind};
-use deployer_notify::github::{DeploymentPayload, NewDeployment, NewStatus, StatusState};
+use deployer_notify::github::{DeploymentPayload, new_deployment};
 use deployer_notify::{
-    Channel, DeploymentsError, Event, FailureKind, Notifier, NotifyOutcome, RollbackReason,
-    RollbackTarget,
+    Channel, Event, FailureKind, Notifier, NotifyOutcome, RollbackReason, RollbackTarget,
 };
 use serde_json::json;
 use wiremock::matchers::{body_partial_json, header, method, path, query_param};
@@ -310,7 +311,7 @@ async fn forbidden_says_the_workflow_needs_deployments_write() {
         .mount(&server)
         .await;
     let client = github(&server, TOKEN);
-    let new = NewDeployment::new(
+    let new = new_deployment(
         SHA,
         "staging/api",
         DeploymentPayload {
@@ -336,138 +337,6 @@ async fn forbidden_says_the_workflow_needs_deployments_write() {
 }
 
 #[tokio::test]
-async fn not_found_names_the_repository_and_unprocessable_shows_githubs_message() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/repos/org/app/deployments"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/org/app/deployments/5/statuses"))
-        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
-            "message": "Validation Failed",
-            "errors": [{"resource": "DeploymentStatus", "code": "custom", "message": "state is not included in the list"}]
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let client = github(&server, TOKEN);
-    let new = NewDeployment::new(
-        SHA,
-        "staging/api",
-        DeploymentPayload {
-            service: "api".into(),
-            ..Default::default()
-        },
-    );
-    let err = client.create_deployment(&new).await.expect_err("404");
-    assert!(matches!(err, DeploymentsError::NotFound { .. }));
-    let text = err.to_string();
-    assert!(
-        text.contains("`org/app`")
-            && text.contains("repository name is wrong or the token cannot access it"),
-        "{text}"
-    );
-
-    let err = client
-        .create_status(5, &NewStatus::new(StatusState::Success))
-        .await
-        .expect_err("422");
-    let text = err.to_string();
-    assert!(
-        text.contains("HTTP 422")
-            && text.contains("Validation Failed (state is not included in the list)"),
-        "{text}"
-    );
-}
-
-#[tokio::test]
-async fn server_errors_are_retried_then_succeed() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/repos/org/app/deployments"))
-        .respond_with(ResponseTemplate::new(502).set_body_string("<html>Bad gateway</html>"))
-        .up_to_n_times(2)
-        .expect(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/org/app/deployments"))
-        .respond_with(created(11))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let client = github(&server, TOKEN);
-    let new = NewDeployment::new(
-        SHA,
-        "staging/api",
-        DeploymentPayload {
-            service: "api".into(),
-            ..Default::default()
-        },
-    );
-    let d = client
-        .create_deployment(&new)
-        .await
-        .expect("third attempt succeeds");
-    assert_eq!(d.id, 11);
-}
-
-#[tokio::test]
-async fn secondary_rate_limit_is_retried() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/repos/org/app/deployments/3/statuses"))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .insert_header("retry-after", "0")
-                .set_body_json(json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})),
-        )
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/org/app/deployments/3/statuses"))
-        .respond_with(status_created(1, "success"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let client = github(&server, TOKEN);
-    let info = client
-        .create_status(3, &NewStatus::new(StatusState::Success))
-        .await
-        .expect("retried");
-    assert_eq!(info.state, "success");
-}
-
-#[tokio::test]
-async fn retries_are_bounded() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/repos/org/app/deployments/3/statuses"))
-        .respond_with(
-            ResponseTemplate::new(503).set_body_json(json!({"message": "Service Unavailable"})),
-        )
-        .expect(3)
-        .mount(&server)
-        .await;
-    let client = github(&server, TOKEN);
-    let err = client
-        .create_status(3, &NewStatus::new(StatusState::Success))
-        .await
-        .expect_err("gives up");
-    let text = err.to_string();
-    assert!(
-        text.contains("HTTP 503") && text.contains("after 3 attempt(s)"),
-        "{text}"
-    );
-    assert_eq!(err.kind(), ErrorKind::Failed);
-}
-
-#[tokio::test]
 async fn missing_sha_is_a_warning_not_a_panic() {
     let server = MockServer::start().await;
     let mut notifier = Notifier::new(links()).with_github(github(&server, TOKEN));
@@ -478,20 +347,4 @@ async fn missing_sha_is_a_warning_not_a_panic() {
     assert_eq!(w.len(), 1);
     assert!(w[0].text().contains("commit SHA is unknown"), "{}", w[0]);
     assert!(requests(&server).await.is_empty());
-}
-
-#[test]
-fn construction_errors_are_bad_input() {
-    assert!(matches!(
-        deployer_notify::GithubDeployments::new("https://api.github.com", "  ", "org/app"),
-        Err(DeploymentsError::NoToken)
-    ));
-    let err =
-        deployer_notify::GithubDeployments::new("https://api.github.com", TOKEN, "just-a-name")
-            .expect_err("bad repo");
-    assert_eq!(err.kind(), ErrorKind::BadInput);
-    assert!(err.to_string().contains("owner/name"));
-    let err = deployer_notify::GithubDeployments::new("not a url", TOKEN, "org/app")
-        .expect_err("bad url");
-    assert!(err.to_string().contains("GITHUB_API_URL"));
 }

@@ -5,9 +5,9 @@ mod common;
 
 use common::*;
 use deployer_core::mask::redact;
-use deployer_notify::github::{DeploymentPayload, NewDeployment, NewStatus, StatusState};
+use deployer_notify::github::{DeploymentPayload, NewStatus, StatusState, new_deployment};
 use deployer_notify::{
-    DeploymentStatus, Event, FailureKind, GithubDeployments, Notifier, RetryPolicy, SlackWebhook,
+    DeploymentStatus, Event, FailureKind, GithubClient, Notifier, RetryPolicy, SlackWebhook,
 };
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -69,10 +69,10 @@ async fn github_errors_never_contain_the_token() {
         .mount(&server)
         .await;
 
-    let client = GithubDeployments::new(&server.uri(), TOKEN, "org/app")
+    let client = GithubClient::new(&server.uri(), Some(TOKEN.into()), "org/app")
         .expect("client")
         .with_retry(RetryPolicy::fast(2));
-    let new = NewDeployment::new(
+    let new = new_deployment(
         SHA,
         "staging/api",
         DeploymentPayload {
@@ -97,7 +97,7 @@ async fn github_errors_never_contain_the_token() {
     }
     texts.push(format!("{client:?}"));
 
-    let unreachable = GithubDeployments::new(&closed_port_url(), TOKEN, "org/app")
+    let unreachable = GithubClient::new(&closed_port_url(), Some(TOKEN.into()), "org/app")
         .expect("client")
         .with_retry(RetryPolicy::fast(2));
     let err = unreachable

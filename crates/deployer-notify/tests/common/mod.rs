@@ -1,6 +1,6 @@
 #![allow(dead_code)]
 
-use deployer_notify::{DeploymentRecord, GithubDeployments, Links, RetryPolicy, RunContext};
+use deployer_notify::{DeploymentRecord, GithubClient, Links, RetryPolicy, RunContext};
 use wiremock::MockServer;
 
 pub const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -34,8 +34,8 @@ pub fn record() -> DeploymentRecord {
     r
 }
 
-pub fn github(server: &MockServer, token: &str) -> GithubDeployments {
-    GithubDeployments::new(&server.uri(), token, "org/app")
+pub fn github(server: &MockServer, token: &str) -> GithubClient {
+    GithubClient::new(&server.uri(), Some(token.into()), "org/app")
         .expect("client")
         .with_retry(RetryPolicy::fast(3))
 }
