@@ -1,28 +1,390 @@
 //! `ecs-deploy`: Deploy new images to ECS services and wait for a verdict you can trust.
 
+use std::time::{Duration, SystemTime};
+
+use deployer_aws::cli::{
+    AwsArgs, aws_context, expand_image, identity_line, load_config, parse_duration,
+    resolve_service, tokio_runtime,
+};
+use deployer_aws::deploy::{
+    DeployReport, DeployRequest, OnFailure, Source, Status, deploy_service,
+};
+use deployer_aws::ecs::{Ecs, short_td};
+use deployer_aws::logs::Logs;
+use deployer_aws::taskdef::{self, ImageSpec};
+use deployer_aws::wait::{JudgeOptions, WaitUntil, WatchOptions};
+use deployer_core::Runtime;
 use deployer_core::cli::CommonArgs;
-use deployer_core::{Classify, ErrorKind, Runtime};
+use deployer_core::markdown::{Table, code_block};
+use deployer_core::runtime::Annotation;
+
+pub use deployer_aws::Error;
 
 /// Deploy new images to ECS services and wait for a verdict you can trust.
+///
+/// Success means the service deployment this run created reached SUCCESSFUL and its
+/// task definition is the one serving. A circuit-breaker rollback, a crash-looping task,
+/// a pull failure or tasks that cannot be placed end the run early with the cause.
 #[derive(Debug, clap::Parser)]
-#[command(name = "ecs-deploy", version, about = "Deploy new images to ECS services and wait for a verdict you can trust")]
+#[command(
+    name = "ecs-deploy",
+    version,
+    about = "Deploy new images to ECS services and wait for a verdict you can trust"
+)]
 pub struct Args {
+    /// ECS cluster (default: from deployer.yml).
+    #[arg(long, env = "DEPLOYER_CLUSTER")]
+    pub cluster: Option<String>,
+    /// ECS service(s), or service keys of deployer.yml; repeat or comma-separate to deploy several at once.
+    #[arg(long, env = "DEPLOYER_SERVICE", value_delimiter = ',', required = true)]
+    pub service: Vec<String>,
+    /// Image(s): `repo:tag` (the only container, or the config's containers) or `api=repo:tag,worker=repo:tag`.
+    /// A bare tag is prefixed with the config's image repository.
+    #[arg(long, env = "DEPLOYER_IMAGE")]
+    pub image: Option<String>,
+    /// Task definition file (JSON or YAML) instead of the live definition.
+    #[arg(long, env = "DEPLOYER_TASK_DEFINITION")]
+    pub task_definition: Option<std::path::PathBuf>,
+    /// Environment variable for the containers whose image changes: KEY=VALUE or container:KEY=VALUE (repeatable; newline-separated in the env var).
+    #[arg(long = "env", env = "DEPLOYER_ENV", value_delimiter = '\n')]
+    pub env: Vec<String>,
+    /// Task definition tag key=value (repeatable; newline-separated in the env var).
+    #[arg(long = "tag", env = "DEPLOYER_TAGS", value_delimiter = '\n')]
+    pub tags: Vec<String>,
+    /// Set the service's desired count.
+    #[arg(long, env = "DEPLOYER_DESIRED_COUNT")]
+    pub desired_count: Option<i32>,
+    /// Start a new deployment even when the task definition is unchanged.
+    #[arg(long, env = "DEPLOYER_FORCE_NEW_DEPLOYMENT")]
+    pub force_new_deployment: bool,
+    /// How long to wait for a verdict (90, 90s, 15m, 1h).
+    #[arg(long, env = "DEPLOYER_TIMEOUT", default_value = "15m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Poll interval (jittered ±10 %; slows down only when AWS throttles).
+    #[arg(long, env = "DEPLOYER_POLL_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+    /// What to do when the deployment fails or times out: rollback, stop or leave.
+    #[arg(long, env = "DEPLOYER_ON_FAILURE", default_value = "rollback")]
+    pub on_failure: OnFailure,
+    /// Blue/green: stop waiting when the deployment is deployed, at test traffic, or paused at a hook.
+    #[arg(long, env = "DEPLOYER_WAIT_UNTIL", default_value = "deployed")]
+    pub wait_until: WaitUntil,
+    /// Blue/green: continue the paused deployment (ContinueServiceDeployment) and wait to the end.
+    #[arg(long = "continue", env = "DEPLOYER_CONTINUE")]
+    pub continue_deployment: bool,
+    /// Stopped tasks of the new revision (failed to start, essential container exited) that fail the deploy.
+    #[arg(long, env = "DEPLOYER_MAX_TASK_FAILURES", default_value_t = 1)]
+    pub max_task_failures: u32,
+    /// How long "unable to place" may persist without progress before the deploy fails.
+    #[arg(long, env = "DEPLOYER_UNPLACEABLE_GRACE", default_value = "60s", value_parser = parse_duration)]
+    pub unplaceable_grace: Duration,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("ecs-deploy is not implemented yet; nothing was changed")]
-    NotImplemented,
-}
-
-impl Classify for Error {
-    fn kind(&self) -> ErrorKind {
-        ErrorKind::BadInput
+fn requests(args: &Args) -> Result<Vec<DeployRequest>, Error> {
+    let cfg = load_config(&args.aws)?;
+    let file = match &args.task_definition {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                Error::BadInput(format!(
+                    "cannot read --task-definition {}: {e}",
+                    p.display()
+                ))
+            })?;
+            Some(taskdef::parse_file(&text, &p.display().to_string())?)
+        }
+        None => None,
+    };
+    if args.image.is_none()
+        && file.is_none()
+        && !args.force_new_deployment
+        && !args.continue_deployment
+        && args.desired_count.is_none()
+    {
+        return Err(Error::BadInput(
+            "nothing to deploy: pass --image, --task-definition, --force-new-deployment, --desired-count or --continue".into(),
+        ));
     }
+    let env = args
+        .env
+        .iter()
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| taskdef::parse_env(e))
+        .collect::<Result<Vec<_>, _>>()?;
+    let tags = args
+        .tags
+        .iter()
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| taskdef::parse_tag(e))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::new();
+    for name in args
+        .service
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    {
+        let t = resolve_service(
+            cfg.as_ref(),
+            args.aws.environment.as_deref(),
+            args.cluster.as_deref(),
+            name,
+        )?;
+        let images: Vec<ImageSpec> = match &args.image {
+            Some(text) => taskdef::parse_images(text)?
+                .into_iter()
+                .map(|s| ImageSpec {
+                    image: expand_image(&s.image, t.image_repository.as_deref()),
+                    ..s
+                })
+                .collect(),
+            None => vec![],
+        };
+        out.push(DeployRequest {
+            cluster: t.cluster,
+            service: t.service,
+            source: file.clone().map(Source::File).unwrap_or(Source::Live),
+            images,
+            default_containers: t.containers,
+            env: env.clone(),
+            tags: tags.clone(),
+            desired_count: args.desired_count,
+            force_new_deployment: args.force_new_deployment,
+            on_failure: args.on_failure,
+            watch: WatchOptions {
+                judge: JudgeOptions {
+                    max_task_failures: args.max_task_failures,
+                    unplaceable_grace: args.unplaceable_grace,
+                    timeout: args.timeout,
+                    wait_until: args.wait_until,
+                    ..Default::default()
+                },
+                poll_interval: args.poll_interval,
+                ..Default::default()
+            },
+            continue_deployment: args.continue_deployment,
+        });
+    }
+    if out.is_empty() {
+        return Err(Error::BadInput("--service is empty".into()));
+    }
+    Ok(out)
 }
 
-pub fn run(_args: &Args, _runtime: &mut Runtime) -> Result<(), Error> {
-    Err(Error::NotImplemented)
+fn report_json(r: &DeployReport) -> serde_json::Value {
+    serde_json::json!({
+        "cluster": r.cluster,
+        "service": r.service,
+        "status": r.status.as_str(),
+        "task-definition-arn": r.task_definition_arn,
+        "previous-task-definition-arn": r.previous_task_definition_arn,
+        "service-deployment-arn": r.service_deployment_arn,
+        "registered": r.registered,
+        "duration-seconds": r.duration.as_secs(),
+        "stage": r.stage,
+        "hook-id": r.hook_id,
+        "cause": r.cause.as_ref().map(|c| format!("{}: {}", c.kind.label(), c.summary)),
+        "rollback": r.rollback.as_ref().map(|b| serde_json::json!({
+            "action": b.action, "to-task-definition-arn": b.to_task_definition, "status": b.final_status, "ok": b.ok
+        })),
+    })
+}
+
+fn summary(reports: &[DeployReport], identity: Option<&str>) -> String {
+    let ok = reports.iter().all(|r| r.status.ok());
+    let mut md = format!("## {} ECS deploy\n\n", if ok { "✅" } else { "❌" });
+    if let Some(id) = identity {
+        md.push_str(&format!("{id}\n\n"));
+    }
+    let mut table = Table::new([
+        "service",
+        "status",
+        "task definition",
+        "previous",
+        "running",
+        "duration",
+        "rollback",
+    ]);
+    for r in reports {
+        table.row([
+            format!("{} ({})", r.service, r.cluster),
+            r.status.as_str().to_string(),
+            format!(
+                "{}{}",
+                short_td(&r.task_definition_arn),
+                if r.registered { " (new)" } else { "" }
+            ),
+            short_td(&r.previous_task_definition_arn).to_string(),
+            format!("{}/{}", r.running, r.desired),
+            format!("{} s", r.duration.as_secs()),
+            r.rollback
+                .as_ref()
+                .map(|b| format!("{} → {}", b.action, b.final_status))
+                .unwrap_or_else(|| "—".into()),
+        ]);
+    }
+    md.push_str(&table.render());
+    for r in reports {
+        if let Some(c) = &r.cause {
+            md.push_str(&format!(
+                "\n### {}: {}\n\n{}\n",
+                r.service,
+                c.kind.label(),
+                c.summary
+            ));
+            md.push_str(&code_block("text", &r.explain()));
+        }
+        if let Some(n) = &r.next_step {
+            md.push_str(&format!("\n**{}**: {n}\n", r.service));
+        }
+        if !r.changes.is_empty() {
+            md.push_str(&format!(
+                "\n<details><summary>{}: changes</summary>\n\n",
+                r.service
+            ));
+            for c in &r.changes {
+                md.push_str(&format!("- {c}\n"));
+            }
+            md.push_str("\n</details>\n");
+        }
+        if !r.timeline.is_empty() {
+            md.push_str(&format!(
+                "\n<details><summary>{}: timeline</summary>\n\n",
+                r.service
+            ));
+            let mut t = Table::new(["t+s", "what"]);
+            for (s, what) in &r.timeline {
+                t.row([s.to_string(), what.clone()]);
+            }
+            md.push_str(&t.render());
+            md.push_str("\n</details>\n");
+        }
+    }
+    md
+}
+
+pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
+    let reqs = requests(args)?;
+    let rt = tokio_runtime()?;
+    let (reports, identity) = rt.block_on(async {
+        let cfg = load_config(&args.aws)?;
+        let ctx = aws_context(&args.aws, cfg.as_ref()).await?;
+        if let Some(w) = ctx.expiry_warning(SystemTime::now() + args.timeout) {
+            runtime.warning(&w, &Annotation::titled("credentials"));
+        }
+        let identity = identity_line(&ctx).await;
+        if let Some(id) = &identity {
+            runtime.say(id);
+        }
+        let ecs = Ecs::new(&ctx.config);
+        let logs = Logs::new(&ctx.config);
+        let rt_ref: &Runtime = runtime;
+        let say = |s: &str| rt_ref.say(s);
+        let futures = reqs.iter().map(|r| deploy_service(&ecs, &logs, r, &say));
+        let results = futures_util::future::join_all(futures).await;
+        Ok::<_, Error>((results, identity))
+    })?;
+    let mut done = Vec::new();
+    let mut errors = Vec::new();
+    for (req, r) in reqs.iter().zip(reports) {
+        match r {
+            Ok(rep) => done.push(rep),
+            Err(e) => errors.push((req.service.clone(), e)),
+        }
+    }
+    let all: Vec<serde_json::Value> = done.iter().map(report_json).collect();
+    runtime
+        .set_output("services-json", serde_json::Value::Array(all).to_string())
+        .map_err(|e| Error::Failed(e.to_string()))?;
+    if let [r] = done.as_slice() {
+        let outs = [
+            ("task-definition-arn", r.task_definition_arn.clone()),
+            (
+                "previous-task-definition-arn",
+                r.previous_task_definition_arn.clone(),
+            ),
+            ("service-deployment-arn", r.service_deployment_arn.clone()),
+            ("status", r.status.as_str().to_string()),
+            ("duration-seconds", r.duration.as_secs().to_string()),
+            ("hook-id", r.hook_id.clone().unwrap_or_default()),
+        ];
+        for (k, v) in outs {
+            runtime
+                .set_output(k, v)
+                .map_err(|e| Error::Failed(e.to_string()))?;
+        }
+    } else {
+        let overall = if errors.is_empty() && done.iter().all(|r| r.status.ok()) {
+            "succeeded"
+        } else {
+            "failed"
+        };
+        runtime
+            .set_output("status", overall)
+            .map_err(|e| Error::Failed(e.to_string()))?;
+    }
+    let _ = runtime.summary(&summary(&done, identity.as_deref()));
+    for r in &done {
+        match r.status {
+            Status::Succeeded => runtime.say(format!(
+                "✅ {}: {} is deployed and serving ({} s)",
+                r.service,
+                short_td(&r.task_definition_arn),
+                r.duration.as_secs()
+            )),
+            Status::Unchanged => runtime.say(format!(
+                "✅ {}: already running {}",
+                r.service,
+                short_td(&r.task_definition_arn)
+            )),
+            Status::Reached => runtime.say(format!(
+                "⏸ {}: {}",
+                r.service,
+                r.next_step.clone().unwrap_or_default()
+            )),
+            Status::Failed | Status::TimedOut => {}
+        }
+    }
+    // Errors: bad input wins (exit 2), then failures.
+    if let Some((svc, e)) = errors.into_iter().next() {
+        return Err(match e {
+            Error::BadInput(m) => Error::BadInput(format!("{svc}: {m}")),
+            other => Error::Failed(format!("{svc}: {other}")),
+        });
+    }
+    let failed: Vec<&DeployReport> = done.iter().filter(|r| !r.status.ok()).collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let mut msg = String::new();
+    for r in failed {
+        match r.status {
+            Status::TimedOut => msg.push_str(&format!(
+                "{}: timed out — {}\n",
+                r.service,
+                r.next_step.clone().unwrap_or_default()
+            )),
+            _ => msg.push_str(&format!(
+                "{}: deploy of {} failed — {}",
+                r.service,
+                short_td(&r.task_definition_arn),
+                r.explain()
+            )),
+        }
+        if let Some(b) = &r.rollback {
+            msg.push_str(&format!(
+                "  rollback: {} → {}{}\n",
+                b.action,
+                b.final_status,
+                b.to_task_definition
+                    .as_deref()
+                    .map(|t| format!(" (service now on {})", short_td(t)))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    Err(Error::Failed(msg.trim_end().to_string()))
 }

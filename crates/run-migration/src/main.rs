@@ -10,5 +10,11 @@ fn main() -> ExitCode {
     init_logging();
     let mut runtime = Runtime::from_env(args.common.json);
     let result = run(&args, &mut runtime);
-    conclude("run-migration", &mut runtime, result)
+    // The migration container's own exit code becomes ours.
+    let own = result.as_ref().err().map(|e| e.exit_code());
+    let code = conclude("run-migration", &mut runtime, result);
+    match own {
+        Some(c) => ExitCode::from(c),
+        None => code,
+    }
 }

@@ -1,0 +1,242 @@
+//! What the three AWS binaries share: AWS flags, `deployer.yml` lookup, service
+//! resolution, duration parsing and the tokio runtime.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use deployer_config::{Config, Migration, substitute_env};
+
+use crate::credentials::{AwsContext, LoadOptions};
+use crate::error::{Error, Result};
+
+/// AWS and configuration flags shared by ecs-deploy, run-migration and rollback.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AwsArgs {
+    /// IAM role to assume (GitHub OIDC in Actions, the default chain elsewhere).
+    #[arg(long, env = "DEPLOYER_ROLE_TO_ASSUME")]
+    pub role_to_assume: Option<String>,
+    /// Second role to assume with the first one's credentials (cross-account).
+    #[arg(long, env = "DEPLOYER_CHAIN_ROLE")]
+    pub chain_role: Option<String>,
+    /// AWS region (default: AWS_REGION / the profile; else the environment's region in deployer.yml).
+    #[arg(long, env = "DEPLOYER_REGION")]
+    pub region: Option<String>,
+    /// Path of deployer.yml (default .github/deployer.yml when it exists).
+    #[arg(long, env = "DEPLOYER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Environment in deployer.yml (role, region, cluster, `{env}` substitution).
+    #[arg(long, env = "DEPLOYER_ENVIRONMENT")]
+    pub environment: Option<String>,
+}
+
+pub fn config_error(e: deployer_config::ConfigError) -> Error {
+    Error::BadInput(e.to_string())
+}
+
+/// The configuration, if `--config` was given or the default file exists.
+pub fn load_config(args: &AwsArgs) -> Result<Option<Config>> {
+    match &args.config {
+        Some(p) => deployer_config::load(p).map(Some).map_err(config_error),
+        None => {
+            let p = Path::new(deployer_config::DEFAULT_PATH);
+            if p.exists() {
+                deployer_config::load(p).map(Some).map_err(config_error)
+            } else {
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// One service to act on, with everything the config says about it.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceTarget {
+    pub cluster: String,
+    /// ECS service name.
+    pub service: String,
+    /// Key in deployer.yml, when it is there.
+    pub key: Option<String>,
+    pub containers: Vec<String>,
+    pub image_repository: Option<String>,
+    pub migration: Option<Migration>,
+}
+
+pub fn resolve_service(
+    cfg: Option<&Config>,
+    env: Option<&str>,
+    cluster: Option<&str>,
+    name: &str,
+) -> Result<ServiceTarget> {
+    let envname = env.unwrap_or("");
+    let environment = match (cfg, env) {
+        (Some(c), Some(e)) => Some(c.environment(e).map_err(config_error)?),
+        _ => None,
+    };
+    let sub = |t: &str| substitute_env(t, envname);
+    let from_cfg = cfg.and_then(|c| {
+        c.services
+            .get(name)
+            .map(|s| (name.to_string(), s))
+            .or_else(|| {
+                c.services
+                    .iter()
+                    .find(|(_, s)| s.service.as_deref().map(sub).as_deref() == Some(name))
+                    .map(|(k, s)| (k.clone(), s))
+            })
+    });
+    let mut t = ServiceTarget {
+        service: name.to_string(),
+        ..Default::default()
+    };
+    if let Some((key, s)) = &from_cfg {
+        t.service = s.service.as_deref().map(sub).unwrap_or_else(|| key.clone());
+        t.key = Some(key.clone());
+        t.containers = s.containers.clone();
+        t.image_repository = s.image.clone();
+        t.migration = s.migration.clone();
+        t.cluster = s.cluster.as_deref().map(sub).unwrap_or_default();
+    }
+    if let Some(e) = environment.and_then(|e| e.cluster.as_deref()) {
+        t.cluster = sub(e);
+    }
+    if let Some(c) = cluster.filter(|c| !c.is_empty()) {
+        t.cluster = c.to_string();
+    }
+    if t.cluster.is_empty() {
+        return Err(Error::BadInput(format!(
+            "no cluster for service `{name}`: pass --cluster (env DEPLOYER_CLUSTER) or set `cluster` in deployer.yml"
+        )));
+    }
+    Ok(t)
+}
+
+/// Turns a bare tag (`v1.2.3`) into `<repository>:v1.2.3` when the config names the repository.
+pub fn expand_image(spec: &str, repository: Option<&str>) -> String {
+    match repository {
+        Some(repo) if !spec.contains(':') && !spec.contains('/') && !spec.contains('@') => {
+            format!("{repo}:{spec}")
+        }
+        _ => spec.to_string(),
+    }
+}
+
+/// `90`, `90s`, `15m`, `1h`.
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let t = text.trim();
+    let (num, mult) = match t.chars().last() {
+        Some('s') => (&t[..t.len() - 1], 1.0),
+        Some('m') => (&t[..t.len() - 1], 60.0),
+        Some('h') => (&t[..t.len() - 1], 3600.0),
+        _ => (t, 1.0),
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 90, 90s, 15m, 1h)"))?;
+    if !(0.0..=7.0 * 86400.0).contains(&(v * mult)) {
+        return Err(format!("`{text}` is out of range"));
+    }
+    Ok(Duration::from_secs_f64(v * mult))
+}
+
+/// Credentials for `args` (+ the environment's role/region from the config).
+pub async fn aws_context(args: &AwsArgs, cfg: Option<&Config>) -> Result<AwsContext> {
+    let environment = match (cfg, args.environment.as_deref()) {
+        (Some(c), Some(e)) => Some(c.environment(e).map_err(config_error)?),
+        _ => None,
+    };
+    let opts = LoadOptions {
+        region: args
+            .region
+            .clone()
+            .or_else(|| environment.and_then(|e| e.region.clone())),
+        role_to_assume: args
+            .role_to_assume
+            .clone()
+            .or_else(|| environment.and_then(|e| e.role.clone())),
+        chain_role: args
+            .chain_role
+            .clone()
+            .or_else(|| environment.and_then(|e| e.chain_role.clone())),
+        ..Default::default()
+    };
+    AwsContext::load(opts).await
+}
+
+pub fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Failed(format!("cannot start the async runtime: {e}")))
+}
+
+/// Resolves when SIGINT or SIGTERM arrives (workflow cancelled).
+pub async fn cancelled() -> &'static str {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return "SIGINT";
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
+}
+
+/// Caller identity for the summary, bounded so a missing STS never blocks a deploy.
+pub async fn identity_line(ctx: &AwsContext) -> Option<String> {
+    match tokio::time::timeout(Duration::from_secs(15), ctx.caller_identity()).await {
+        Ok(Ok(id)) => Some(format!(
+            "AWS account {} as {} ({})",
+            id.account, id.arn, ctx.source
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").expect("ok"), Duration::from_secs(90));
+        assert_eq!(parse_duration("15m").expect("ok"), Duration::from_secs(900));
+        assert_eq!(
+            parse_duration("0.5s").expect("ok"),
+            Duration::from_millis(500)
+        );
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn services_resolve_from_config() {
+        let cfg = deployer_config::parse(
+            "services:\n  api:\n    paths: ['api/**']\n    image: 1.dkr.ecr.us-east-1.amazonaws.com/api\n    cluster: shop-{env}\n    service: api-{env}\n    containers: [web]\n",
+            "deployer.yml",
+        )
+        .expect("config");
+        let t = resolve_service(Some(&cfg), Some("staging"), None, "api");
+        // `environment("staging")` is not defined: that is an error naming it.
+        assert!(t.is_err());
+        let t = resolve_service(Some(&cfg), None, None, "api").expect("resolved");
+        assert_eq!(t.service, "api-");
+        let t = resolve_service(Some(&cfg), None, Some("c1"), "other").expect("flags alone");
+        assert_eq!((t.cluster.as_str(), t.service.as_str()), ("c1", "other"));
+        assert!(resolve_service(None, None, None, "x").is_err());
+        assert_eq!(expand_image("v1", Some("repo/api")), "repo/api:v1");
+        assert_eq!(expand_image("repo/api:v1", Some("x")), "repo/api:v1");
+    }
+}

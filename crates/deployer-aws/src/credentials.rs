@@ -1,0 +1,482 @@
+//! Credentials: GitHub OIDC → STS AssumeRoleWithWebIdentity (optionally a second hop),
+//! the default chain otherwise. Every key is masked the moment it is known.
+//!
+//! Endpoints: `aws-config` itself honours `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`
+//! (see the `endpoint_env` integration test); [`LoadOptions::endpoint_url`] is an explicit
+//! override used by tests that must not touch the process environment.
+
+use std::time::{Duration, SystemTime};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError;
+use aws_smithy_types::retry::RetryConfig;
+
+use crate::error::{Error, Result};
+
+const AUDIENCE: &str = "sts.amazonaws.com";
+const OIDC_ATTEMPTS: u32 = 5;
+
+/// Where to get the GitHub OIDC token (the two `ACTIONS_ID_TOKEN_REQUEST_*` variables).
+#[derive(Debug, Clone)]
+pub struct OidcRequest {
+    pub url: String,
+    pub token: String,
+}
+
+impl OidcRequest {
+    pub fn from_env() -> Option<OidcRequest> {
+        let url = std::env::var("ACTIONS_ID_TOKEN_REQUEST_URL")
+            .ok()
+            .filter(|v| !v.is_empty())?;
+        let token = std::env::var("ACTIONS_ID_TOKEN_REQUEST_TOKEN").unwrap_or_default();
+        Some(OidcRequest { url, token })
+    }
+
+    /// The token URL with `audience=sts.amazonaws.com` appended with `&` or `?` as needed.
+    pub fn token_url(&self) -> String {
+        let sep = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{sep}audience={AUDIENCE}", self.url)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub region: Option<String>,
+    pub role_to_assume: Option<String>,
+    /// Second hop (cross-account), assumed with the first role's credentials.
+    pub chain_role: Option<String>,
+    /// Defaults to [`session_name_from_env`].
+    pub session_name: Option<String>,
+    /// `None` = read `ACTIONS_ID_TOKEN_REQUEST_*` from the environment.
+    pub oidc: Option<OidcRequest>,
+    /// Explicit endpoint for every service (tests); normally the env variables do this.
+    pub endpoint_url: Option<String>,
+    /// Explicit base credentials instead of the default chain (tests).
+    pub base_credentials: Option<Credentials>,
+    /// Maximum attempts for every AWS call (standard retry mode); default 8.
+    pub max_attempts: Option<u32>,
+    /// Role session duration; default 3600 s.
+    pub duration_seconds: Option<i32>,
+}
+
+/// What the commands use: the SDK config plus what we know about the credentials.
+#[derive(Debug, Clone)]
+pub struct AwsContext {
+    pub config: SdkConfig,
+    /// When the assumed-role credentials expire (None: unknown / long-lived).
+    pub expiration: Option<SystemTime>,
+    /// How the credentials were obtained, for the summary.
+    pub source: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+    pub user_id: String,
+}
+
+/// `[\w+=,.@-]`, at most 64 characters, at least 2 (STS's rules).
+pub fn sanitize_session_name(raw: &str) -> String {
+    let mut out: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    while out.len() < 2 {
+        out.push('-');
+    }
+    out
+}
+
+/// `deployer-<owner-repo>-<run id>` from `GITHUB_REPOSITORY` / `GITHUB_RUN_ID`, sanitised.
+pub fn session_name_from(repository: Option<&str>, run_id: Option<&str>) -> String {
+    let mut name = String::from("deployer");
+    if let Some(repo) = repository.filter(|r| !r.is_empty()) {
+        name.push('-');
+        name.push_str(repo);
+    }
+    if let Some(run) = run_id.filter(|r| !r.is_empty()) {
+        name.push('-');
+        name.push_str(run);
+    }
+    // Keep the run id when the repository name is long: it is what makes the name unique.
+    if name.len() > 64
+        && let Some(run) = run_id.filter(|r| !r.is_empty() && r.len() < 40)
+    {
+        let keep = 64 - run.len() - 1;
+        let head: String = name.chars().take(keep).collect();
+        name = format!("{head}-{run}");
+    }
+    sanitize_session_name(&name)
+}
+
+pub fn session_name_from_env() -> String {
+    let repo = std::env::var("GITHUB_REPOSITORY").ok();
+    let run = std::env::var("GITHUB_RUN_ID").ok();
+    session_name_from(repo.as_deref(), run.as_deref())
+}
+
+impl AwsContext {
+    pub async fn load(opts: LoadOptions) -> Result<AwsContext> {
+        let retry = RetryConfig::standard()
+            .with_max_attempts(opts.max_attempts.unwrap_or(8))
+            .with_initial_backoff(Duration::from_millis(500))
+            .with_max_backoff(Duration::from_secs(20));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
+        if let Some(region) = opts.region.clone().filter(|r| !r.is_empty()) {
+            loader = loader.region(Region::new(region));
+        }
+        if let Some(url) = &opts.endpoint_url {
+            loader = loader.endpoint_url(url.clone());
+        }
+        if let Some(creds) = opts.base_credentials.clone() {
+            loader = loader.credentials_provider(creds);
+        }
+        let base = loader.load().await;
+        if base.region().is_none() {
+            return Err(Error::BadInput(
+                "no AWS region: pass --region (env DEPLOYER_REGION) or set AWS_REGION".into(),
+            ));
+        }
+        let Some(role) = opts.role_to_assume.clone().filter(|r| !r.is_empty()) else {
+            return Ok(AwsContext {
+                config: base,
+                expiration: None,
+                source: "default credential chain".into(),
+            });
+        };
+        validate_role_arn(&role, "role-to-assume")?;
+        let session = opts
+            .session_name
+            .clone()
+            .map(|s| sanitize_session_name(&s))
+            .unwrap_or_else(session_name_from_env);
+        let duration = opts.duration_seconds.unwrap_or(3600);
+        let oidc = opts.oidc.clone().or_else(OidcRequest::from_env);
+        let (mut creds, mut source) = match oidc {
+            Some(request) => {
+                let jwt = fetch_oidc_token(&request).await?;
+                let creds =
+                    assume_with_web_identity(&base, &role, &session, &jwt, duration).await?;
+                (creds, format!("OIDC web identity → {role}"))
+            }
+            None => {
+                let provider = base.credentials_provider().ok_or_else(|| {
+                    Error::BadInput(format!(
+                        "role-to-assume {role} was given but there is neither a GitHub OIDC token \
+                         (ACTIONS_ID_TOKEN_REQUEST_URL is not set: add `permissions: id-token: write` to the job) \
+                         nor default AWS credentials to assume it with"
+                    ))
+                })?;
+                provider.provide_credentials().await.map_err(|e| {
+                    Error::BadInput(format!(
+                        "role-to-assume {role} was given outside GitHub Actions (no ACTIONS_ID_TOKEN_REQUEST_URL) \
+                         and the default AWS credential chain has no credentials to assume it with: {e}"
+                    ))
+                })?;
+                let creds = assume_role(&base, &role, &session, duration).await?;
+                (creds, format!("default chain → {role}"))
+            }
+        };
+        if let Some(chain) = opts.chain_role.clone().filter(|r| !r.is_empty()) {
+            validate_role_arn(&chain, "chain-role")?;
+            let hop = with_credentials(&base, creds.clone());
+            creds = assume_role(&hop, &chain, &session, duration).await?;
+            source.push_str(&format!(" → {chain}"));
+        }
+        let expiration = creds.expiry();
+        Ok(AwsContext {
+            config: with_credentials(&base, creds),
+            expiration,
+            source,
+        })
+    }
+
+    /// GetCallerIdentity, for the summary.
+    pub async fn caller_identity(&self) -> Result<CallerIdentity> {
+        // Informational only: few retries, so a missing STS never holds a deploy up.
+        let conf = aws_sdk_sts::config::Builder::from(&self.config)
+            .retry_config(RetryConfig::standard().with_max_attempts(2))
+            .build();
+        let sts = aws_sdk_sts::Client::from_conf(conf);
+        let out = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| Error::aws("GetCallerIdentity", e))?;
+        Ok(CallerIdentity {
+            account: out.account().unwrap_or_default().to_string(),
+            arn: out.arn().unwrap_or_default().to_string(),
+            user_id: out.user_id().unwrap_or_default().to_string(),
+        })
+    }
+
+    /// A warning when the credentials expire before `deadline` (long deploy waits).
+    pub fn expiry_warning(&self, deadline: SystemTime) -> Option<String> {
+        let exp = self.expiration?;
+        if exp < deadline {
+            let left = exp
+                .duration_since(SystemTime::now())
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            Some(format!(
+                "the AWS credentials expire in {left} s, before the wait timeout; \
+                 raise the role's maximum session duration or lower --timeout"
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+fn validate_role_arn(role: &str, field: &str) -> Result<()> {
+    if role.starts_with("arn:") && role.contains(":role/") {
+        Ok(())
+    } else {
+        Err(Error::BadInput(format!(
+            "{field} `{role}` is not an IAM role ARN (expected arn:aws:iam::<account>:role/<name>)"
+        )))
+    }
+}
+
+fn with_credentials(base: &SdkConfig, creds: Credentials) -> SdkConfig {
+    base.clone()
+        .into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(creds))
+        .build()
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let base = 500u64 * 2u64.saturating_pow(attempt.min(5));
+    let jitter = rand::random_range(0..=base / 4);
+    Duration::from_millis(base + jitter)
+}
+
+/// Fetches the GitHub OIDC JWT; retries transport errors and 5xx; masks both tokens.
+pub async fn fetch_oidc_token(request: &OidcRequest) -> Result<String> {
+    deployer_core::mask::add(&request.token);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| Error::Failed(format!("cannot build an HTTP client: {e}")))?;
+    let url = request.token_url();
+    let mut last = String::new();
+    for attempt in 0..OIDC_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        let resp = client
+            .get(&url)
+            .header("Authorization", format!("bearer {}", request.token))
+            .header("Accept", "application/json")
+            .send()
+            .await;
+        match resp {
+            Ok(resp) if resp.status().is_success() => {
+                let body: serde_json::Value = resp
+                    .json()
+                    .await
+                    .map_err(|e| Error::Failed(format!("the GitHub OIDC token service answered with something that is not JSON: {e}")))?;
+                let Some(value) = body
+                    .get("value")
+                    .and_then(|v| v.as_str())
+                    .filter(|v| !v.is_empty())
+                else {
+                    return Err(Error::Failed(
+                        "the GitHub OIDC token service answered without a `value` field".into(),
+                    ));
+                };
+                deployer_core::mask::add(value);
+                return Ok(value.to_string());
+            }
+            Ok(resp) if resp.status().is_server_error() || resp.status().as_u16() == 429 => {
+                last = format!("HTTP {}", resp.status());
+            }
+            Ok(resp) => {
+                return Err(Error::Failed(format!(
+                    "the GitHub OIDC token service refused the request (HTTP {}); does the job have \
+                     `permissions: id-token: write`?",
+                    resp.status()
+                )));
+            }
+            Err(e) => last = deployer_core::mask::redact(&e.to_string()),
+        }
+    }
+    Err(Error::Failed(format!(
+        "could not get a GitHub OIDC token after {OIDC_ATTEMPTS} attempts: {last}"
+    )))
+}
+
+fn mask_sts(creds: &aws_sdk_sts::types::Credentials) {
+    deployer_core::mask::add(creds.access_key_id());
+    deployer_core::mask::add(creds.secret_access_key());
+    deployer_core::mask::add(creds.session_token());
+}
+
+fn convert(creds: &aws_sdk_sts::types::Credentials, provider: &'static str) -> Credentials {
+    mask_sts(creds);
+    let expiry = SystemTime::try_from(*creds.expiration()).ok();
+    Credentials::new(
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        Some(creds.session_token().to_string()),
+        expiry,
+        provider,
+    )
+}
+
+async fn assume_with_web_identity(
+    base: &SdkConfig,
+    role: &str,
+    session: &str,
+    jwt: &str,
+    duration: i32,
+) -> Result<Credentials> {
+    let sts = aws_sdk_sts::Client::new(base);
+    let mut last = String::new();
+    for attempt in 0..OIDC_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        let result = sts
+            .assume_role_with_web_identity()
+            .role_arn(role)
+            .role_session_name(session)
+            .web_identity_token(jwt)
+            .duration_seconds(duration)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let Some(creds) = out.credentials() else {
+                    return Err(Error::Failed(
+                        "STS AssumeRoleWithWebIdentity returned no credentials".into(),
+                    ));
+                };
+                return Ok(convert(creds, "deployer-oidc"));
+            }
+            Err(err) => {
+                let retryable = matches!(
+                    err.as_service_error(),
+                    Some(AssumeRoleWithWebIdentityError::IdpCommunicationErrorException(_))
+                        | Some(AssumeRoleWithWebIdentityError::InvalidIdentityTokenException(_))
+                );
+                let e = Error::aws("AssumeRoleWithWebIdentity", err);
+                if !retryable {
+                    return Err(Error::Failed(format!(
+                        "{e}. Check the role's trust policy: it must trust token.actions.githubusercontent.com \
+                         with aud = sts.amazonaws.com and a matching sub"
+                    )));
+                }
+                last = e.to_string();
+            }
+        }
+    }
+    Err(Error::Failed(format!(
+        "could not assume {role} after {OIDC_ATTEMPTS} attempts: {last}"
+    )))
+}
+
+async fn assume_role(
+    config: &SdkConfig,
+    role: &str,
+    session: &str,
+    duration: i32,
+) -> Result<Credentials> {
+    let sts = aws_sdk_sts::Client::new(config);
+    let out = sts
+        .assume_role()
+        .role_arn(role)
+        .role_session_name(session)
+        .duration_seconds(duration)
+        .send()
+        .await
+        .map_err(|e| Error::aws("AssumeRole", e))?;
+    let creds = out
+        .credentials()
+        .ok_or_else(|| Error::Failed(format!("STS AssumeRole {role} returned no credentials")))?;
+    Ok(convert(creds, "deployer-assume-role"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_names_are_sanitised_and_bounded() {
+        assert_eq!(sanitize_session_name("org/repo run#1"), "org-repo-run-1");
+        assert_eq!(sanitize_session_name("a"), "a-");
+        assert_eq!(sanitize_session_name(&"x".repeat(100)).len(), 64);
+        assert_eq!(sanitize_session_name("ok_+=,.@-"), "ok_+=,.@-");
+        assert_eq!(
+            session_name_from(Some("org/repo"), Some("123")),
+            "deployer-org-repo-123"
+        );
+        assert_eq!(session_name_from(None, None), "deployer");
+        let long = session_name_from(Some(&format!("org/{}", "r".repeat(80))), Some("987654321"));
+        assert_eq!(long.len(), 64);
+        assert!(long.ends_with("-987654321"), "{long}");
+        assert!(sanitize_session_name("é/ü").chars().all(|c| c == '-'));
+    }
+
+    #[test]
+    fn audience_is_appended_with_the_right_separator() {
+        let r = OidcRequest {
+            url: "https://t.example/token?api-version=2.0".into(),
+            token: "t".into(),
+        };
+        assert_eq!(
+            r.token_url(),
+            "https://t.example/token?api-version=2.0&audience=sts.amazonaws.com"
+        );
+        let r = OidcRequest {
+            url: "https://t.example/token".into(),
+            token: "t".into(),
+        };
+        assert_eq!(
+            r.token_url(),
+            "https://t.example/token?audience=sts.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn expiry_before_the_deadline_warns() {
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let now = SystemTime::now();
+        let ctx = AwsContext {
+            config,
+            expiration: Some(now + Duration::from_secs(600)),
+            source: "t".into(),
+        };
+        assert!(
+            ctx.expiry_warning(now + Duration::from_secs(900))
+                .is_some_and(|w| w.contains("expire"))
+        );
+        assert!(ctx.expiry_warning(now + Duration::from_secs(300)).is_none());
+        let ctx = AwsContext {
+            expiration: None,
+            ..ctx
+        };
+        assert!(
+            ctx.expiry_warning(now + Duration::from_secs(90_000))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn role_arns_are_validated() {
+        assert!(validate_role_arn("arn:aws:iam::123456789012:role/x", "r").is_ok());
+        assert!(validate_role_arn("deployer", "r").is_err());
+    }
+}

@@ -1,0 +1,720 @@
+//! One service's deploy: render → register (only if changed) → UpdateService → identify
+//! the service deployment → wait → on failure roll back (or stop, or leave) and wait again.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::ecs::{Ecs, ServiceDeploymentInfo, ServiceInfo, short_td};
+use crate::error::{Error, Result};
+use crate::logs::Logs;
+use crate::taskdef::{self, EnvSpec, ImageSpec, RenderOptions};
+use crate::wait::{self, Cause, Outcome, Verdict, WaitUntil, WatchOptions, WatchTarget};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnFailure {
+    #[default]
+    Rollback,
+    Stop,
+    Leave,
+}
+
+impl std::str::FromStr for OnFailure {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "rollback" => Ok(OnFailure::Rollback),
+            "stop" => Ok(OnFailure::Stop),
+            "leave" => Ok(OnFailure::Leave),
+            other => Err(format!("`{other}` is not one of rollback, stop, leave")),
+        }
+    }
+}
+
+/// Where the new task definition comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The service's live definition, rendered with images/env/tags.
+    Live,
+    /// A user file (JSON/YAML), rendered with images/env/tags.
+    File(Value),
+    /// An existing, registered task definition (rollback).
+    Existing(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct DeployRequest {
+    pub cluster: String,
+    pub service: String,
+    pub source: Source,
+    pub images: Vec<ImageSpec>,
+    pub default_containers: Vec<String>,
+    pub env: Vec<EnvSpec>,
+    pub tags: Vec<(String, String)>,
+    pub desired_count: Option<i32>,
+    pub force_new_deployment: bool,
+    pub on_failure: OnFailure,
+    pub watch: WatchOptions,
+    /// Blue/green: continue the paused deployment instead of starting one.
+    pub continue_deployment: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Succeeded,
+    Unchanged,
+    /// Blue/green: the requested stage is reached (not the end of the deployment).
+    Reached,
+    Failed,
+    TimedOut,
+}
+
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Succeeded => "succeeded",
+            Status::Unchanged => "unchanged",
+            Status::Reached => "reached",
+            Status::Failed => "failed",
+            Status::TimedOut => "timed-out",
+        }
+    }
+    pub fn ok(&self) -> bool {
+        matches!(
+            self,
+            Status::Succeeded | Status::Unchanged | Status::Reached
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RollbackReport {
+    pub action: String,
+    pub to_task_definition: Option<String>,
+    pub final_status: String,
+    pub ok: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeployReport {
+    pub cluster: String,
+    pub service: String,
+    pub status: Status,
+    pub task_definition_arn: String,
+    pub previous_task_definition_arn: String,
+    pub service_deployment_arn: String,
+    pub registered: bool,
+    pub changes: Vec<String>,
+    pub duration: Duration,
+    pub cause: Option<Cause>,
+    pub log_lines: Vec<String>,
+    pub timeline: Vec<(u64, String)>,
+    pub stage: Option<String>,
+    pub hook_id: Option<String>,
+    pub rollback: Option<RollbackReport>,
+    /// What to do next (timeouts, reached stages).
+    pub next_step: Option<String>,
+    pub running: i32,
+    pub desired: i32,
+}
+
+impl DeployReport {
+    fn new(req: &DeployRequest) -> Self {
+        DeployReport {
+            cluster: req.cluster.clone(),
+            service: req.service.clone(),
+            status: Status::Failed,
+            task_definition_arn: String::new(),
+            previous_task_definition_arn: String::new(),
+            service_deployment_arn: String::new(),
+            registered: false,
+            changes: vec![],
+            duration: Duration::ZERO,
+            cause: None,
+            log_lines: vec![],
+            timeline: vec![],
+            stage: None,
+            hook_id: None,
+            rollback: None,
+            next_step: None,
+            running: 0,
+            desired: 0,
+        }
+    }
+
+    /// The failure explained in plain text (cause, tasks, logs, events).
+    pub fn explain(&self) -> String {
+        let mut out = String::new();
+        if let Some(c) = &self.cause {
+            out.push_str(&format!("{}: {}\n", c.kind.label(), c.summary));
+            if let Some(t) = &c.task {
+                out.push_str(&format!(
+                    "  task {}: stopCode={} stoppedReason={}\n",
+                    t.id(),
+                    t.stop_code.clone().unwrap_or_default(),
+                    t.stopped_reason.clone().unwrap_or_default()
+                ));
+                for ct in &t.containers {
+                    out.push_str(&format!(
+                        "    container {}: exit code {}{}\n",
+                        ct.name,
+                        ct.exit_code
+                            .map(|x| x.to_string())
+                            .unwrap_or_else(|| "none".into()),
+                        ct.reason
+                            .as_ref()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default()
+                    ));
+                }
+            }
+            if !c.events.is_empty() {
+                out.push_str("  recent service events:\n");
+                for e in &c.events {
+                    out.push_str(&format!("    {e}\n"));
+                }
+            }
+        }
+        if !self.log_lines.is_empty() {
+            for l in &self.log_lines {
+                out.push_str(&format!("  {l}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// Finds the service deployment UpdateService created for `task_definition`.
+async fn find_deployment(
+    ecs: &Ecs,
+    req: &DeployRequest,
+    before: &ServiceInfo,
+    after: &ServiceInfo,
+    task_definition: &str,
+) -> Result<String> {
+    if let Some(cur) = &after.current_service_deployment
+        && before.current_service_deployment.as_ref() != Some(cur)
+    {
+        return Ok(cur.clone());
+    }
+    // Lower bound in the server's clock: the primary deployment's createdAt.
+    let since = after.primary().and_then(|p| p.created_at).map(|t| t - 2.0);
+    for attempt in 0..10 {
+        let list = ecs
+            .list_service_deployments(&req.cluster, &req.service, since)
+            .await?;
+        for d in &list {
+            if before.current_service_deployment.as_deref() == Some(d.arn.as_str()) {
+                continue;
+            }
+            let Some(rev) = &d.target_revision else {
+                continue;
+            };
+            if ecs.revision_task_definition(rev).await.ok().as_deref() == Some(task_definition) {
+                return Ok(d.arn.clone());
+            }
+        }
+        if attempt < 9 {
+            tokio::time::sleep(Duration::from_millis(500 + 200 * attempt)).await;
+            if let Ok(svc) = ecs.describe_service(&req.cluster, &req.service).await
+                && let Some(cur) = svc.current_service_deployment
+                && before.current_service_deployment.as_ref() != Some(&cur)
+            {
+                return Ok(cur);
+            }
+        }
+    }
+    Ok(String::new())
+}
+
+fn dep_terminal(status: &str) -> bool {
+    matches!(
+        status,
+        "SUCCESSFUL" | "STOPPED" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED" | "FAILED"
+    )
+}
+
+/// Waits for a deployment that is rolling back (or was asked to) to finish.
+pub async fn wait_rollback(
+    ecs: &Ecs,
+    arn: &str,
+    timeout: Duration,
+    poll: Duration,
+    say: &dyn Fn(&str),
+    service: &str,
+) -> Result<ServiceDeploymentInfo> {
+    let start = Instant::now();
+    let mut last_print: Option<Instant> = None;
+    let mut last_status = String::new();
+    loop {
+        match ecs.describe_service_deployment(arn).await {
+            Ok(d) => {
+                if matches!(
+                    d.status.as_str(),
+                    "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED" | "STOPPED"
+                ) || (dep_terminal(&d.status) && d.status != "SUCCESSFUL")
+                {
+                    say(&format!("[{service}] rollback finished: {}", d.status));
+                    return Ok(d);
+                }
+                if d.status == "SUCCESSFUL" {
+                    // Completed before the rollback request took effect.
+                    return Ok(d);
+                }
+                if d.status != last_status
+                    || last_print.is_none_or(|t| t.elapsed() >= Duration::from_secs(15))
+                {
+                    say(&format!(
+                        "[{service}] rolling back: {} · {} s",
+                        d.status,
+                        start.elapsed().as_secs()
+                    ));
+                    last_print = Some(Instant::now());
+                    last_status = d.status.clone();
+                }
+            }
+            Err(e) => say(&format!(
+                "[{service}] could not read the rollback state (will retry): {e}"
+            )),
+        }
+        if start.elapsed() >= timeout {
+            return Err(Error::Failed(format!(
+                "the rollback of {arn} did not finish within {} s; check the service in the ECS console",
+                timeout.as_secs()
+            )));
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+/// Deploys one service and returns the report (errors only for bad input / broken API).
+pub async fn deploy_service(
+    ecs: &Ecs,
+    logs: &Logs,
+    req: &DeployRequest,
+    say: &dyn Fn(&str),
+) -> Result<DeployReport> {
+    let started = Instant::now();
+    let mut report = DeployReport::new(req);
+    let before = ecs.describe_service(&req.cluster, &req.service).await?;
+    match before.controller.as_str() {
+        "ECS" => {}
+        "CODE_DEPLOY" => {
+            return Err(Error::BadInput(format!(
+                "service `{}` uses the CODE_DEPLOY deployment controller; ecs-deploy does not drive CodeDeploy yet. \
+                 Move the service to ECS-native blue/green (deploymentController ECS, strategy BLUE_GREEN) \
+                 or deploy it with CodeDeploy (aws deploy create-deployment with an AppSpec)",
+                req.service
+            )));
+        }
+        other => {
+            return Err(Error::BadInput(format!(
+                "service `{}` uses the {other} deployment controller; only ECS-controlled services are supported",
+                req.service
+            )));
+        }
+    }
+    report.previous_task_definition_arn = before.task_definition.clone();
+    report.desired = before.desired;
+
+    if req.continue_deployment {
+        return continue_paused(ecs, logs, req, &before, report, started, say).await;
+    }
+
+    // Render and register.
+    let (td_arn, td_json) = match &req.source {
+        Source::Existing(arn) => {
+            let raw = ecs.describe_task_definition_raw(arn).await?;
+            let inner = raw.get("taskDefinition").cloned().unwrap_or(Value::Null);
+            let status = inner.get("status").and_then(Value::as_str).unwrap_or("");
+            if status != "ACTIVE" {
+                return Err(Error::BadInput(format!(
+                    "task definition {arn} is {status}, not ACTIVE: it cannot be deployed"
+                )));
+            }
+            let arn = inner
+                .get("taskDefinitionArn")
+                .and_then(Value::as_str)
+                .unwrap_or(arn)
+                .to_string();
+            (arn, inner)
+        }
+        Source::Live | Source::File(_) => {
+            let current = ecs
+                .describe_task_definition_raw(&before.task_definition)
+                .await?;
+            let base = match &req.source {
+                Source::File(v) => v.clone(),
+                _ => current.clone(),
+            };
+            let opts = RenderOptions {
+                images: req.images.clone(),
+                default_containers: req.default_containers.clone(),
+                env: req.env.clone(),
+                tags: req.tags.clone(),
+            };
+            let (rendered, changes) = taskdef::render(&base, &opts)?;
+            report.changes = changes;
+            if taskdef::is_same(&current, &rendered) {
+                say(&format!(
+                    "[{}] task definition unchanged: keeping {}",
+                    req.service,
+                    short_td(&before.task_definition)
+                ));
+                (before.task_definition.clone(), rendered)
+            } else {
+                let arn = ecs.register_task_definition(&rendered).await?;
+                report.registered = true;
+                say(&format!("[{}] registered {}", req.service, short_td(&arn)));
+                (arn, rendered)
+            }
+        }
+    };
+    report.task_definition_arn = td_arn.clone();
+    report
+        .timeline
+        .push((0, format!("task definition {}", short_td(&td_arn))));
+
+    let steady = before.deployments.len() == 1 && before.running == before.desired;
+    if td_arn == before.task_definition
+        && !req.force_new_deployment
+        && req.desired_count.is_none()
+        && steady
+    {
+        say(&format!(
+            "[{}] already running {}; nothing to deploy",
+            req.service,
+            short_td(&td_arn)
+        ));
+        report.status = Status::Unchanged;
+        report.running = before.running;
+        report.duration = started.elapsed();
+        return Ok(report);
+    }
+
+    let after = ecs
+        .update_service(
+            &req.cluster,
+            &req.service,
+            &td_arn,
+            req.desired_count,
+            req.force_new_deployment,
+        )
+        .await?;
+    report
+        .timeline
+        .push((started.elapsed().as_secs(), "UpdateService".into()));
+    let arn = find_deployment(ecs, req, &before, &after, &td_arn).await?;
+    if arn.is_empty() {
+        say(&format!(
+            "[{}] could not identify the service deployment (service-deployments API unavailable?); judging from the service's deployments",
+            req.service
+        ));
+    } else {
+        say(&format!("[{}] service deployment {arn}", req.service));
+    }
+    report.service_deployment_arn = arn.clone();
+    let target = WatchTarget {
+        cluster: req.cluster.clone(),
+        service: req.service.clone(),
+        deployment_arn: arn,
+        task_definition: td_arn,
+        task_definition_json: td_json,
+        seen_events: before
+            .events
+            .iter()
+            .map(|e| e.id.clone())
+            .collect::<BTreeSet<_>>(),
+    };
+    let outcome = wait::watch(ecs, logs, &target, &req.watch, say).await?;
+    finish(ecs, logs, req, report, outcome, &before, started, say).await
+}
+
+async fn continue_paused(
+    ecs: &Ecs,
+    logs: &Logs,
+    req: &DeployRequest,
+    before: &ServiceInfo,
+    mut report: DeployReport,
+    started: Instant,
+    say: &dyn Fn(&str),
+) -> Result<DeployReport> {
+    let mut arn = before
+        .current_service_deployment
+        .clone()
+        .unwrap_or_default();
+    if arn.is_empty() {
+        let list = ecs
+            .list_service_deployments(&req.cluster, &req.service, None)
+            .await?;
+        arn = list
+            .iter()
+            .find(|d| matches!(d.status.as_str(), "IN_PROGRESS" | "PENDING"))
+            .map(|d| d.arn.clone())
+            .unwrap_or_default();
+    }
+    if arn.is_empty() {
+        return Err(Error::BadInput(format!(
+            "--continue: service `{}` has no deployment in progress",
+            req.service
+        )));
+    }
+    let dep = ecs.describe_service_deployment(&arn).await?;
+    if !matches!(dep.status.as_str(), "IN_PROGRESS" | "PENDING") {
+        return Err(Error::BadInput(format!(
+            "--continue: the service's current deployment {arn} is {}, not in progress; nothing to continue",
+            dep.status
+        )));
+    }
+    let hook = dep
+        .hooks
+        .iter()
+        .find(|h| h.status == "AWAITING_ACTION")
+        .map(|h| h.id.clone());
+    if hook.is_none() {
+        say(&format!(
+            "[{}] no pause hook is waiting; continuing to wait for the deployment",
+            req.service
+        ));
+    } else {
+        ecs.continue_service_deployment(&arn, hook.as_deref(), false)
+            .await?;
+        say(&format!("[{}] sent CONTINUE to {arn}", req.service));
+    }
+    let td = match &dep.target_revision {
+        Some(rev) => ecs.revision_task_definition(rev).await?,
+        None => before.task_definition.clone(),
+    };
+    let td_json = ecs
+        .describe_task_definition_raw(&td)
+        .await
+        .ok()
+        .and_then(|v| v.get("taskDefinition").cloned())
+        .unwrap_or(Value::Null);
+    report.task_definition_arn = td.clone();
+    report.service_deployment_arn = arn.clone();
+    if let Some(src) = dep.source_revisions.first()
+        && let Ok(prev) = ecs.revision_task_definition(src).await
+    {
+        report.previous_task_definition_arn = prev;
+    }
+    let target = WatchTarget {
+        cluster: req.cluster.clone(),
+        service: req.service.clone(),
+        deployment_arn: arn,
+        task_definition: td,
+        task_definition_json: td_json,
+        seen_events: before.events.iter().map(|e| e.id.clone()).collect(),
+    };
+    let mut watch = req.watch.clone();
+    watch.judge.wait_until = WaitUntil::Deployed;
+    let outcome = wait::watch(ecs, logs, &target, &watch, say).await?;
+    finish(ecs, logs, req, report, outcome, before, started, say).await
+}
+
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename the list
+async fn finish(
+    ecs: &Ecs,
+    logs: &Logs,
+    req: &DeployRequest,
+    mut report: DeployReport,
+    outcome: Outcome,
+    before: &ServiceInfo,
+    started: Instant,
+    say: &dyn Fn(&str),
+) -> Result<DeployReport> {
+    report.timeline.extend(outcome.timeline.iter().cloned());
+    report.log_lines = outcome.log_lines.clone();
+    report.running = outcome.running;
+    report.desired = outcome.desired;
+    let last_status = outcome
+        .last
+        .as_ref()
+        .map(|d| d.status.clone())
+        .unwrap_or_default();
+    match &outcome.verdict {
+        Verdict::Success => report.status = Status::Succeeded,
+        Verdict::Reached { stage, hook_id } => {
+            report.status = Status::Reached;
+            report.stage = Some(stage.clone());
+            report.hook_id = hook_id.clone();
+            report.next_step = Some(format!(
+                "the deployment is at {stage}; test the new revision through the test listener, then run \
+                 `ecs-deploy --continue --cluster {} --service {}` to shift production traffic, or `rollback` to abandon it",
+                req.cluster, req.service
+            ));
+        }
+        Verdict::Failed(cause) => {
+            report.status = Status::Failed;
+            report.cause = Some(cause.clone());
+            // The cause goes on screen now, before any rollback wait.
+            say(&format!(
+                "[{}] ❌ FAILED after {} s",
+                req.service,
+                outcome.elapsed.as_secs()
+            ));
+            for line in report.explain().lines() {
+                say(&format!("[{}] {line}", req.service));
+            }
+        }
+        Verdict::TimedOut => {
+            report.status = Status::TimedOut;
+            let state = outcome
+                .last
+                .as_ref()
+                .map(|d| {
+                    format!(
+                        "{}{}, new revision {} running / {} pending of {}",
+                        d.status,
+                        d.lifecycle_stage
+                            .as_ref()
+                            .map(|s| format!(" / {s}"))
+                            .unwrap_or_default(),
+                        d.target_running,
+                        d.target_pending,
+                        d.target_requested
+                    )
+                })
+                .unwrap_or_else(|| {
+                    format!("{} of {} tasks running", outcome.running, outcome.desired)
+                });
+            report.next_step = Some(format!(
+                "the deployment is still in progress after {} s ({state}). {}",
+                outcome.elapsed.as_secs(),
+                match req.on_failure {
+                    OnFailure::Leave =>
+                        "It was left running: watch it in the ECS console, or run `rollback` to go back",
+                    OnFailure::Stop => "It was stopped",
+                    OnFailure::Rollback => "It is being rolled back",
+                }
+            ));
+        }
+        Verdict::InProgress => {}
+    }
+    let superseded = matches!(&report.cause, Some(c) if c.kind == wait::CauseKind::Superseded);
+    if matches!(report.status, Status::Failed | Status::TimedOut) && !superseded {
+        report.rollback = on_failure(ecs, logs, req, &report, &last_status, before, say).await;
+    }
+    report.timeline.push((
+        started.elapsed().as_secs(),
+        format!("done: {}", report.status.as_str()),
+    ));
+    report.duration = started.elapsed();
+    Ok(report)
+}
+
+async fn on_failure(
+    ecs: &Ecs,
+    logs: &Logs,
+    req: &DeployRequest,
+    report: &DeployReport,
+    last_status: &str,
+    before: &ServiceInfo,
+    say: &dyn Fn(&str),
+) -> Option<RollbackReport> {
+    let arn = report.service_deployment_arn.as_str();
+    let poll = req.watch.poll_interval;
+    let timeout = req.watch.judge.timeout.max(Duration::from_secs(600));
+    let already_rolling = last_status.starts_with("ROLLBACK");
+    match req.on_failure {
+        OnFailure::Leave if !already_rolling => {
+            say(&format!(
+                "[{}] on-failure=leave: the deployment is left as it is",
+                req.service
+            ));
+            None
+        }
+        OnFailure::Stop if !already_rolling => {
+            if arn.is_empty() || dep_terminal(last_status) {
+                return None;
+            }
+            let res = ecs.stop_service_deployment(arn, false).await;
+            Some(RollbackReport {
+                action: "StopServiceDeployment(ABORT)".into(),
+                to_task_definition: None,
+                final_status: match &res {
+                    Ok(()) => "STOP_REQUESTED".into(),
+                    Err(e) => format!("stop failed: {e}"),
+                },
+                ok: res.is_ok(),
+            })
+        }
+        _ => {
+            if !arn.is_empty() && !matches!(last_status, "STOPPED" | "SUCCESSFUL" | "FAILED") {
+                let action = if already_rolling {
+                    say(&format!(
+                        "[{}] ECS is already rolling back; waiting for it",
+                        req.service
+                    ));
+                    "ECS rollback (circuit breaker / alarms)".to_string()
+                } else {
+                    say(&format!(
+                        "[{}] rolling back: StopServiceDeployment(ROLLBACK) on {arn}",
+                        req.service
+                    ));
+                    if let Err(e) = ecs.stop_service_deployment(arn, true).await {
+                        return Some(RollbackReport {
+                            action: "StopServiceDeployment(ROLLBACK)".into(),
+                            to_task_definition: Some(before.task_definition.clone()),
+                            final_status: format!("request failed: {e}"),
+                            ok: false,
+                        });
+                    }
+                    "StopServiceDeployment(ROLLBACK)".to_string()
+                };
+                let end = wait_rollback(ecs, arn, timeout, poll, say, &req.service).await;
+                let serving = ecs
+                    .describe_service(&req.cluster, &req.service)
+                    .await
+                    .ok()
+                    .map(|s| s.task_definition);
+                return Some(match end {
+                    Ok(d) => RollbackReport {
+                        action,
+                        to_task_definition: serving,
+                        ok: d.status == "ROLLBACK_SUCCESSFUL" || d.status == "STOPPED",
+                        final_status: d.status,
+                    },
+                    Err(e) => RollbackReport {
+                        action,
+                        to_task_definition: serving,
+                        final_status: e.to_string(),
+                        ok: false,
+                    },
+                });
+            }
+            // No deployment record to roll back: redeploy the revision that was serving.
+            // (A deployment someone STOPPED, or one that finished, is not ours to override.)
+            if !arn.is_empty() || before.task_definition == report.task_definition_arn {
+                return None;
+            }
+            say(&format!(
+                "[{}] rolling back: redeploying {}",
+                req.service,
+                short_td(&before.task_definition)
+            ));
+            let mut back = req.clone();
+            back.source = Source::Existing(before.task_definition.clone());
+            back.on_failure = OnFailure::Leave;
+            back.desired_count = None;
+            back.force_new_deployment = false;
+            back.watch.judge.wait_until = WaitUntil::Deployed;
+            let result = Box::pin(deploy_service(ecs, logs, &back, say)).await;
+            Some(match result {
+                Ok(r) => RollbackReport {
+                    action: format!("redeploy {}", short_td(&before.task_definition)),
+                    to_task_definition: Some(before.task_definition.clone()),
+                    final_status: r.status.as_str().to_string(),
+                    ok: r.status.ok(),
+                },
+                Err(e) => RollbackReport {
+                    action: format!("redeploy {}", short_td(&before.task_definition)),
+                    to_task_definition: Some(before.task_definition.clone()),
+                    final_status: e.to_string(),
+                    ok: false,
+                },
+            })
+        }
+    }
+}

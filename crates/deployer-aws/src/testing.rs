@@ -1,0 +1,134 @@
+//! Test support shared by this crate's and the binaries' integration tests (ecs-sim setup).
+//! Not part of the product's behaviour.
+
+use std::time::Duration;
+
+use aws_credential_types::Credentials;
+use aws_sdk_ecs::types as t;
+use serde_json::{Value, json};
+
+use crate::ecs::Ecs;
+use crate::{AwsContext, LoadOptions};
+
+/// A context that talks to `endpoint` with dummy static credentials in us-east-1.
+pub async fn context(endpoint: &str) -> AwsContext {
+    AwsContext::load(LoadOptions {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(endpoint.to_string()),
+        base_credentials: Some(Credentials::new("AKIDTEST", "secret", None, None, "test")),
+        max_attempts: Some(10),
+        ..Default::default()
+    })
+    .await
+    .expect("test context")
+}
+
+/// A Fargate task definition with one awslogs container `api`.
+pub fn task_definition(family: &str, image: &str) -> Value {
+    json!({
+        "family": family,
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [{
+            "name": "api",
+            "image": image,
+            "essential": true,
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": format!("/ecs/{family}"), "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}
+        }]
+    })
+}
+
+/// Creates the cluster (if needed) and a service, and waits for its first deployment.
+/// Returns the service's task definition ARN.
+pub async fn create_service(
+    ecs: &Ecs,
+    cluster: &str,
+    name: &str,
+    image: &str,
+    desired: i32,
+    bluegreen: bool,
+    max_percent: i32,
+) -> String {
+    let _ = ecs
+        .client
+        .create_cluster()
+        .cluster_name(cluster)
+        .send()
+        .await;
+    let arn = ecs
+        .register_task_definition(&task_definition(name, image))
+        .await
+        .expect("register");
+    let mut dc = t::DeploymentConfiguration::builder()
+        .deployment_circuit_breaker(
+            t::DeploymentCircuitBreaker::builder()
+                .enable(true)
+                .rollback(true)
+                .build(),
+        )
+        .maximum_percent(max_percent)
+        .minimum_healthy_percent(100);
+    if bluegreen {
+        dc = dc
+            .strategy(t::DeploymentStrategy::BlueGreen)
+            .bake_time_in_minutes(0)
+            .lifecycle_hooks(
+                t::DeploymentLifecycleHook::builder()
+                    .target_type(t::DeploymentLifecycleHookTargetType::Pause)
+                    .lifecycle_stages(t::DeploymentLifecycleHookStage::PostTestTrafficShift)
+                    .build(),
+            );
+    }
+    ecs.client
+        .create_service()
+        .cluster(cluster)
+        .service_name(name)
+        .task_definition(&arn)
+        .desired_count(desired)
+        .launch_type(t::LaunchType::Fargate)
+        .network_configuration(
+            t::NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    t::AwsVpcConfiguration::builder()
+                        .subnets("subnet-1")
+                        .security_groups("sg-1")
+                        .build()
+                        .expect("vpc"),
+                )
+                .build(),
+        )
+        .deployment_configuration(dc.build())
+        .send()
+        .await
+        .expect("create service");
+    for _ in 0..300 {
+        let s = ecs.describe_service(cluster, name).await.expect("describe");
+        if s.running == desired && s.deployments.len() == 1 {
+            let list = ecs
+                .list_service_deployments(cluster, name, None)
+                .await
+                .unwrap_or_default();
+            if list.first().is_none_or(|d| d.status == "SUCCESSFUL") {
+                return s.task_definition;
+            }
+        }
+        // Blue/green: let the first deployment through its pause hook.
+        if let Some(first) = ecs
+            .list_service_deployments(cluster, name, None)
+            .await
+            .unwrap_or_default()
+            .first()
+            && let Ok(d) = ecs.describe_service_deployment(&first.arn).await
+            && let Some(h) = d.hooks.iter().find(|h| h.status == "AWAITING_ACTION")
+        {
+            let _ = ecs
+                .continue_service_deployment(&first.arn, Some(&h.id), false)
+                .await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("initial deployment of {name} never finished");
+}

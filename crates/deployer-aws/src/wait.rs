@@ -1,0 +1,1194 @@
+//! The wait engine. [`judge`] is pure: it looks at one snapshot (the deployment record,
+//! the service, new events, stopped tasks of the new revision) plus what earlier ticks
+//! saw, and decides. [`watch`] polls and feeds it.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::ecs::{Ecs, ServiceDeploymentInfo, ServiceEvent, ServiceInfo, TaskInfo, short_td};
+use crate::error::{Error, Result};
+use crate::logs::{Logs, awslogs_target};
+
+/// Where a blue/green deployment may stop waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WaitUntil {
+    /// The deployment is SUCCESSFUL and its revision serving.
+    #[default]
+    Deployed,
+    /// Test traffic reaches the new revision (POST_TEST_TRAFFIC_SHIFT or a pause hook there).
+    TestTraffic,
+    /// A pause hook awaits ContinueServiceDeployment.
+    Paused,
+}
+
+impl std::str::FromStr for WaitUntil {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "deployed" => Ok(WaitUntil::Deployed),
+            "test-traffic" | "test_traffic" => Ok(WaitUntil::TestTraffic),
+            "paused" => Ok(WaitUntil::Paused),
+            other => Err(format!(
+                "`{other}` is not one of deployed, test-traffic, paused"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct JudgeOptions {
+    /// Stopped tasks of the new revision (failed to start / essential container exited)
+    /// that end the deployment. Default 1.
+    pub max_task_failures: u32,
+    /// How long "unable to place" may persist without progress. Default 60 s.
+    pub unplaceable_grace: Duration,
+    pub timeout: Duration,
+    pub wait_until: WaitUntil,
+    /// Non-essential containers (their exits are ignored).
+    pub non_essential: BTreeSet<String>,
+}
+
+impl Default for JudgeOptions {
+    fn default() -> Self {
+        JudgeOptions {
+            max_task_failures: 1,
+            unplaceable_grace: Duration::from_secs(60),
+            timeout: Duration::from_secs(15 * 60),
+            wait_until: WaitUntil::Deployed,
+            non_essential: BTreeSet::new(),
+        }
+    }
+}
+
+/// One tick's view.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Our service deployment (None when the API gave nothing this tick).
+    pub deployment: Option<ServiceDeploymentInfo>,
+    /// ARN of our deployment (to detect supersession).
+    pub deployment_arn: String,
+    /// The task definition this run deploys.
+    pub target_task_definition: String,
+    pub service_task_definition: String,
+    pub primary_task_definition: Option<String>,
+    pub primary_rollout_state: Option<String>,
+    pub current_service_deployment: Option<String>,
+    pub running: i32,
+    pub pending: i32,
+    pub desired: i32,
+    pub deployments_count: usize,
+    /// Events first seen this tick, oldest first.
+    pub new_events: Vec<ServiceEvent>,
+    /// All stopped tasks of the target revision seen so far.
+    pub stopped_tasks: Vec<TaskInfo>,
+}
+
+/// What earlier ticks saw; updated by [`observe`].
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// Seconds since the wait started when "unable to place" was first seen (and not cleared).
+    pub unplaceable_since: Option<f64>,
+    pub unplaceable_message: Option<String>,
+    pub unplaceable_running: i32,
+    pub events: Vec<ServiceEvent>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CauseKind {
+    DeploymentFailed,
+    RolledBack,
+    CircuitBreaker,
+    Stopped,
+    TaskFailedToStart,
+    ContainerExited,
+    HealthCheck,
+    Unplaceable,
+    Superseded,
+}
+
+impl CauseKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            CauseKind::DeploymentFailed => "deployment failed",
+            CauseKind::RolledBack => "rolled back by ECS",
+            CauseKind::CircuitBreaker => "circuit breaker tripped",
+            CauseKind::Stopped => "deployment stopped",
+            CauseKind::TaskFailedToStart => "task failed to start",
+            CauseKind::ContainerExited => "essential container exited",
+            CauseKind::HealthCheck => "task failed health checks",
+            CauseKind::Unplaceable => "tasks cannot be placed",
+            CauseKind::Superseded => "superseded by another deployment",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cause {
+    pub kind: CauseKind,
+    pub summary: String,
+    /// The crashed task whose logs should be shown.
+    pub task: Option<Box<TaskInfo>>,
+    pub events: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    InProgress,
+    Success,
+    /// Blue/green: the requested stage is reached (hook id when a pause hook waits).
+    Reached {
+        stage: String,
+        hook_id: Option<String>,
+    },
+    Failed(Cause),
+    TimedOut,
+}
+
+const ROLLBACK_STATES: &[&str] = &[
+    "ROLLBACK_REQUESTED",
+    "ROLLBACK_IN_PROGRESS",
+    "ROLLBACK_SUCCESSFUL",
+    "ROLLBACK_FAILED",
+];
+const STAGES: &[&str] = &[
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+    "BAKE_TIME",
+    "CLEAN_UP",
+];
+
+fn stage_index(stage: &str) -> Option<usize> {
+    STAGES.iter().position(|s| *s == stage)
+}
+
+pub fn is_unplaceable(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("unable to place") || m.contains("was unable to place")
+}
+
+/// Why a stopped task of the new revision counts as a failure (None: it does not).
+pub fn task_failure(
+    task: &TaskInfo,
+    non_essential: &BTreeSet<String>,
+) -> Option<(CauseKind, String)> {
+    let reason = task.stopped_reason.clone().unwrap_or_default();
+    let code = task.stop_code.as_deref().unwrap_or("");
+    if code == "TaskFailedToStart" {
+        let detail = task
+            .containers
+            .iter()
+            .filter_map(|c| c.reason.as_deref())
+            .next()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        return Some((
+            CauseKind::TaskFailedToStart,
+            format!("task {} failed to start: {reason}{detail}", task.id()),
+        ));
+    }
+    let lower = reason.to_ascii_lowercase();
+    if lower.contains("health check") {
+        return Some((
+            CauseKind::HealthCheck,
+            format!("task {} stopped: {reason}", task.id()),
+        ));
+    }
+    if code == "EssentialContainerExited" || lower.contains("essential container") {
+        let exited: Vec<String> = task
+            .containers
+            .iter()
+            .filter(|c| !non_essential.contains(&c.name))
+            .filter(|c| {
+                c.exit_code.is_some_and(|x| x != 0) || c.exit_code.is_none() && c.reason.is_some()
+            })
+            .map(|c| match c.exit_code {
+                Some(x) => format!("container `{}` exited with code {x}", c.name),
+                None => format!(
+                    "container `{}`: {}",
+                    c.name,
+                    c.reason.clone().unwrap_or_default()
+                ),
+            })
+            .collect();
+        let what = if exited.is_empty() {
+            "an essential container exited".to_string()
+        } else {
+            exited.join(", ")
+        };
+        return Some((
+            CauseKind::ContainerExited,
+            format!("task {} stopped: {what} ({reason})", task.id()),
+        ));
+    }
+    None
+}
+
+/// Updates `history` with the snapshot (events, unplaceable tracking). `elapsed` = seconds since start.
+pub fn observe(history: &mut History, snap: &Snapshot, elapsed: f64) {
+    let running = snap
+        .deployment
+        .as_ref()
+        .map(|d| d.target_running)
+        .unwrap_or(snap.running);
+    for e in &snap.new_events {
+        if is_unplaceable(&e.message) {
+            if history.unplaceable_since.is_none() {
+                history.unplaceable_since = Some(elapsed);
+                history.unplaceable_running = running;
+            }
+            history.unplaceable_message = Some(e.message.clone());
+        }
+        history.events.push(e.clone());
+    }
+    // Progress clears the suspicion: a task of the new revision got placed and runs.
+    if history.unplaceable_since.is_some() && running > history.unplaceable_running {
+        history.unplaceable_since = None;
+        history.unplaceable_message = None;
+    }
+}
+
+fn recent_events(history: &History, n: usize) -> Vec<String> {
+    history
+        .events
+        .iter()
+        .rev()
+        .take(n)
+        .rev()
+        .map(|e| e.message.clone())
+        .collect()
+}
+
+fn failed(kind: CauseKind, summary: String, history: &History) -> Verdict {
+    Verdict::Failed(Cause {
+        kind,
+        summary,
+        task: None,
+        events: recent_events(history, 5),
+    })
+}
+
+/// The verdict. Pure: same inputs, same answer.
+pub fn judge(snap: &Snapshot, history: &History, elapsed: f64, opts: &JudgeOptions) -> Verdict {
+    let target = snap.target_task_definition.as_str();
+    if let Some(d) = &snap.deployment {
+        let reason = d.status_reason.clone().unwrap_or_default();
+        let status = d.status.as_str();
+        if status == "SUCCESSFUL" {
+            let serving = snap.service_task_definition == target
+                && snap
+                    .primary_task_definition
+                    .as_deref()
+                    .is_none_or(|p| p == target);
+            return if serving {
+                Verdict::Success
+            } else {
+                failed(
+                    CauseKind::Superseded,
+                    format!(
+                        "deployment {} finished SUCCESSFUL but the service now runs {}, not {}",
+                        d.arn,
+                        short_td(&snap.service_task_definition),
+                        short_td(target)
+                    ),
+                    history,
+                )
+            };
+        }
+        if ROLLBACK_STATES.contains(&status) {
+            let why = if d.breaker_status.as_deref() == Some("TRIGGERED") {
+                format!(
+                    "the circuit breaker tripped ({} failed tasks, threshold {})",
+                    d.breaker_failures, d.breaker_threshold
+                )
+            } else if d.alarms_status.as_deref() == Some("TRIGGERED") {
+                "a deployment alarm went into ALARM".to_string()
+            } else {
+                d.rollback_reason.clone().unwrap_or_else(|| reason.clone())
+            };
+            let kind = if d.breaker_status.as_deref() == Some("TRIGGERED") {
+                CauseKind::CircuitBreaker
+            } else {
+                CauseKind::RolledBack
+            };
+            let mut v = failed(
+                kind,
+                format!("ECS is rolling back ({status}): {why}"),
+                history,
+            );
+            attach_task(&mut v, snap, opts);
+            return v;
+        }
+        if status == "FAILED" {
+            let mut v = failed(
+                CauseKind::DeploymentFailed,
+                format!("the deployment FAILED: {reason}"),
+                history,
+            );
+            attach_task(&mut v, snap, opts);
+            return v;
+        }
+        if status == "STOPPED" || status == "STOP_REQUESTED" {
+            let other = snap
+                .current_service_deployment
+                .as_ref()
+                .filter(|c| **c != d.arn);
+            if other.is_some()
+                || reason.to_ascii_lowercase().contains("supersed")
+                || snap.service_task_definition != target
+            {
+                return failed(
+                    CauseKind::Superseded,
+                    format!(
+                        "another deployment{} replaced this one ({status}: {reason}); the service now targets {}",
+                        other.map(|o| format!(" ({o})")).unwrap_or_default(),
+                        short_td(&snap.service_task_definition)
+                    ),
+                    history,
+                );
+            }
+            return failed(
+                CauseKind::Stopped,
+                format!("the deployment was stopped ({status}): {reason}"),
+                history,
+            );
+        }
+        if d.breaker_status.as_deref() == Some("TRIGGERED") {
+            let mut v = failed(
+                CauseKind::CircuitBreaker,
+                format!(
+                    "the circuit breaker tripped ({} failed tasks, threshold {})",
+                    d.breaker_failures, d.breaker_threshold
+                ),
+                history,
+            );
+            attach_task(&mut v, snap, opts);
+            return v;
+        }
+    } else if snap.deployment_arn.is_empty() {
+        // No service-deployments API: fall back to the service's own deployments.
+        if snap
+            .primary_task_definition
+            .as_deref()
+            .is_some_and(|p| p != target)
+        {
+            return failed(
+                CauseKind::Superseded,
+                format!(
+                    "the service's primary deployment runs {}, not {}",
+                    short_td(snap.primary_task_definition.as_deref().unwrap_or("")),
+                    short_td(target)
+                ),
+                history,
+            );
+        }
+        match snap.primary_rollout_state.as_deref() {
+            Some("COMPLETED") if snap.deployments_count == 1 && snap.running == snap.desired => {
+                return Verdict::Success;
+            }
+            Some("FAILED") => {
+                return failed(
+                    CauseKind::DeploymentFailed,
+                    "the deployment's rollout FAILED".into(),
+                    history,
+                );
+            }
+            _ => {}
+        }
+    }
+    // Another deployment took over.
+    if let Some(current) = &snap.current_service_deployment
+        && !snap.deployment_arn.is_empty()
+        && current != &snap.deployment_arn
+    {
+        return failed(
+            CauseKind::Superseded,
+            format!(
+                "another deployment ({current}) replaced this one; the service now targets {}",
+                short_td(&snap.service_task_definition)
+            ),
+            history,
+        );
+    }
+    // Tasks of the new revision that failed.
+    let failures: Vec<(&TaskInfo, CauseKind, String)> = snap
+        .stopped_tasks
+        .iter()
+        .filter_map(|t| task_failure(t, &opts.non_essential).map(|(k, s)| (t, k, s)))
+        .collect();
+    if failures.len() as u32 >= opts.max_task_failures.max(1)
+        && let Some((task, kind, summary)) = failures.last()
+    {
+        let total = failures.len();
+        let summary = if total > 1 {
+            format!("{summary} ({total} tasks of the new revision failed)")
+        } else {
+            summary.clone()
+        };
+        return Verdict::Failed(Cause {
+            kind: *kind,
+            summary,
+            task: Some(Box::new((*task).clone())),
+            events: recent_events(history, 5),
+        });
+    }
+    if let Some(since) = history.unplaceable_since
+        && elapsed - since >= opts.unplaceable_grace.as_secs_f64()
+    {
+        return failed(
+            CauseKind::Unplaceable,
+            format!(
+                "ECS has been unable to place tasks for {:.0} s: {}",
+                elapsed - since,
+                history.unplaceable_message.clone().unwrap_or_default()
+            ),
+            history,
+        );
+    }
+    if let Some(d) = &snap.deployment {
+        let awaiting = d.hooks.iter().find(|h| h.status == "AWAITING_ACTION");
+        let stage = d.lifecycle_stage.clone().unwrap_or_default();
+        match opts.wait_until {
+            WaitUntil::Deployed => {}
+            WaitUntil::Paused => {
+                if let Some(h) = awaiting {
+                    return Verdict::Reached {
+                        stage,
+                        hook_id: Some(h.id.clone()),
+                    };
+                }
+            }
+            WaitUntil::TestTraffic => {
+                let idx = stage_index(&stage);
+                let post = stage_index("POST_TEST_TRAFFIC_SHIFT");
+                if idx.is_some() && idx >= post
+                    || (stage == "TEST_TRAFFIC_SHIFT" && awaiting.is_some())
+                {
+                    return Verdict::Reached {
+                        stage,
+                        hook_id: awaiting.map(|h| h.id.clone()),
+                    };
+                }
+            }
+        }
+    }
+    if elapsed >= opts.timeout.as_secs_f64() {
+        return Verdict::TimedOut;
+    }
+    Verdict::InProgress
+}
+
+/// Adds the crashed task behind an ECS-level failure: the root cause, not just the mechanism.
+fn attach_task(v: &mut Verdict, snap: &Snapshot, opts: &JudgeOptions) {
+    if let Verdict::Failed(cause) = v
+        && cause.task.is_none()
+    {
+        let found =
+            snap.stopped_tasks.iter().rev().find_map(|t| {
+                task_failure(t, &opts.non_essential).map(|(_, why)| (t.clone(), why))
+            });
+        if let Some((task, why)) = found {
+            cause.summary = format!("{}; {why}", cause.summary);
+            cause.task = Some(Box::new(task));
+        }
+    }
+}
+
+/// What [`watch`] needs to know about the deployment.
+#[derive(Debug, Clone)]
+pub struct WatchTarget {
+    pub cluster: String,
+    pub service: String,
+    /// Empty when the service-deployments API gave no ARN.
+    pub deployment_arn: String,
+    pub task_definition: String,
+    /// The registered definition (for awslogs settings and essential flags).
+    pub task_definition_json: Value,
+    /// Event ids already seen before this deployment started.
+    pub seen_events: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    pub judge: JudgeOptions,
+    pub poll_interval: Duration,
+    /// How often a progress line is printed at the least.
+    pub progress_every: Duration,
+    pub log_lines: usize,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            judge: JudgeOptions::default(),
+            poll_interval: Duration::from_secs(5),
+            progress_every: Duration::from_secs(15),
+            log_lines: 20,
+        }
+    }
+}
+
+/// The end of a watch.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    pub elapsed: Duration,
+    pub last: Option<ServiceDeploymentInfo>,
+    pub running: i32,
+    pub desired: i32,
+    /// Timeline lines (seconds since start, text).
+    pub timeline: Vec<(u64, String)>,
+    /// Last log lines of the crashed task, when there was one.
+    pub log_lines: Vec<String>,
+}
+
+fn jittered(d: Duration) -> Duration {
+    let f: f64 = rand::random_range(0.9..=1.1);
+    d.mul_f64(f)
+}
+
+fn is_throttle(e: &Error) -> bool {
+    let t = e.to_string();
+    t.contains("Throttl") || t.contains("Rate exceeded") || t.contains("TooManyRequests")
+}
+
+pub fn non_essential(td: &Value) -> BTreeSet<String> {
+    let inner = td.get("taskDefinition").unwrap_or(td);
+    inner
+        .get("containerDefinitions")
+        .and_then(Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .filter(|c| c.get("essential").and_then(Value::as_bool) == Some(false))
+                .filter_map(|c| c.get("name").and_then(Value::as_str).map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn progress_line(
+    service: &str,
+    svc: Option<&ServiceInfo>,
+    d: Option<&ServiceDeploymentInfo>,
+) -> String {
+    let mut line = format!("[{service}]");
+    if let Some(d) = d {
+        line.push_str(&format!(" {}", d.status));
+        if let Some(stage) = &d.lifecycle_stage {
+            line.push_str(&format!(" / {stage}"));
+        }
+        line.push_str(&format!(
+            " · new revision {} running, {} pending of {}",
+            d.target_running, d.target_pending, d.target_requested
+        ));
+        if d.breaker_failures > 0 {
+            line.push_str(&format!(
+                " · breaker {}/{}",
+                d.breaker_failures, d.breaker_threshold
+            ));
+        }
+    }
+    if let Some(s) = svc {
+        line.push_str(&format!(
+            " · service {} running, {} pending, {} desired",
+            s.running, s.pending, s.desired
+        ));
+        if d.is_none()
+            && let Some(p) = s.primary()
+        {
+            line.push_str(&format!(
+                " · rollout {}",
+                p.rollout_state.clone().unwrap_or_default()
+            ));
+        }
+    }
+    line
+}
+
+/// Polls until a verdict other than InProgress. `say` prints one human line.
+pub async fn watch(
+    ecs: &Ecs,
+    logs: &Logs,
+    target: &WatchTarget,
+    opts: &WatchOptions,
+    say: &dyn Fn(&str),
+) -> Result<Outcome> {
+    let started = Instant::now();
+    let mut history = History::default();
+    let mut seen = target.seen_events.clone();
+    let mut stopped: Vec<TaskInfo> = Vec::new();
+    let mut settled: BTreeSet<String> = BTreeSet::new();
+    let mut interval = opts.poll_interval;
+    let mut last_progress: Option<Instant> = None;
+    let mut last_line = String::new();
+    let mut timeline: Vec<(u64, String)> = Vec::new();
+    let mut last_status = String::new();
+    let mut consecutive_errors = 0u32;
+    let mut judge_opts = opts.judge.clone();
+    judge_opts
+        .non_essential
+        .extend(non_essential(&target.task_definition_json));
+    let mut last_dep: Option<ServiceDeploymentInfo> = None;
+    let (mut running, mut desired) = (0, 0);
+    loop {
+        let elapsed = started.elapsed();
+        let tick = async {
+            let svc = ecs
+                .describe_service(&target.cluster, &target.service)
+                .await?;
+            let dep = if target.deployment_arn.is_empty() {
+                None
+            } else {
+                Some(
+                    ecs.describe_service_deployment(&target.deployment_arn)
+                        .await?,
+                )
+            };
+            // Describe only stopped tasks not yet seen in their final state.
+            let arns = ecs
+                .stopped_task_arns(&target.cluster, &target.service)
+                .await?;
+            let fresh: Vec<String> = arns.into_iter().filter(|a| !settled.contains(a)).collect();
+            let tasks = if fresh.is_empty() {
+                vec![]
+            } else {
+                ecs.describe_tasks(&target.cluster, &fresh).await?
+            };
+            Ok::<_, Error>((svc, dep, tasks))
+        }
+        .await;
+        let (svc, dep, tasks) = match tick {
+            Ok(v) => {
+                consecutive_errors = 0;
+                interval = opts.poll_interval;
+                v
+            }
+            Err(e) => {
+                consecutive_errors += 1;
+                if is_throttle(&e) {
+                    interval = (interval * 2).min(Duration::from_secs(60));
+                    say(&format!(
+                        "[{}] AWS is throttling us; polling every {} s for now",
+                        target.service,
+                        interval.as_secs()
+                    ));
+                } else {
+                    say(&format!(
+                        "[{}] could not read the deployment state (will retry): {e}",
+                        target.service
+                    ));
+                }
+                if consecutive_errors >= 10 {
+                    return Err(e);
+                }
+                if elapsed >= opts.judge.timeout {
+                    return Ok(Outcome {
+                        verdict: Verdict::TimedOut,
+                        elapsed,
+                        last: last_dep,
+                        running,
+                        desired,
+                        timeline,
+                        log_lines: vec![],
+                    });
+                }
+                tokio::time::sleep(jittered(interval)).await;
+                continue;
+            }
+        };
+        let mut new_events: Vec<ServiceEvent> = svc
+            .events
+            .iter()
+            .filter(|e| !seen.contains(&e.id))
+            .cloned()
+            .collect();
+        new_events.sort_by(|a, b| a.at.partial_cmp(&b.at).unwrap_or(std::cmp::Ordering::Equal));
+        for e in &new_events {
+            seen.insert(e.id.clone());
+            say(&format!("[{}] event: {}", target.service, e.message));
+            timeline.push((elapsed.as_secs(), format!("event: {}", e.message)));
+        }
+        for t in tasks {
+            if t.last_status != "STOPPED" {
+                continue; // still stopping: its stop code and exit codes are not final yet
+            }
+            settled.insert(t.arn.clone());
+            if t.task_definition != target.task_definition {
+                continue;
+            }
+            if !stopped.iter().any(|s| s.arn == t.arn) {
+                if let Some((_, why)) = task_failure(&t, &judge_opts.non_essential) {
+                    say(&format!("[{}] {why}", target.service));
+                    timeline.push((elapsed.as_secs(), why));
+                }
+                stopped.push(t);
+            }
+        }
+        if let Some(d) = &dep {
+            let status = format!(
+                "{}{}",
+                d.status,
+                d.lifecycle_stage
+                    .as_ref()
+                    .map(|s| format!(" / {s}"))
+                    .unwrap_or_default()
+            );
+            if status != last_status {
+                timeline.push((elapsed.as_secs(), format!("deployment {status}")));
+                last_status = status;
+            }
+        }
+        running = svc.running;
+        desired = svc.desired;
+        let snap = Snapshot {
+            deployment: dep.clone(),
+            deployment_arn: target.deployment_arn.clone(),
+            target_task_definition: target.task_definition.clone(),
+            service_task_definition: svc.task_definition.clone(),
+            primary_task_definition: svc.primary().map(|p| p.task_definition.clone()),
+            primary_rollout_state: svc.primary().and_then(|p| p.rollout_state.clone()),
+            current_service_deployment: svc.current_service_deployment.clone(),
+            running: svc.running,
+            pending: svc.pending,
+            desired: svc.desired,
+            deployments_count: svc.deployments.len(),
+            new_events,
+            stopped_tasks: stopped.clone(),
+        };
+        observe(&mut history, &snap, elapsed.as_secs_f64());
+        let verdict = judge(&snap, &history, elapsed.as_secs_f64(), &judge_opts);
+        let line = progress_line(&target.service, Some(&svc), dep.as_ref());
+        let due = last_progress.is_none_or(|t| t.elapsed() >= opts.progress_every);
+        if verdict == Verdict::InProgress && (due || line != last_line) {
+            say(&format!("{line} · {} s", elapsed.as_secs()));
+            last_progress = Some(Instant::now());
+            last_line = line;
+        }
+        last_dep = dep;
+        if verdict != Verdict::InProgress {
+            let mut log_lines = Vec::new();
+            if let Verdict::Failed(Cause {
+                task: Some(task), ..
+            }) = &verdict
+            {
+                log_lines =
+                    crash_logs(logs, &target.task_definition_json, task, opts.log_lines).await;
+            }
+            timeline.push((elapsed.as_secs(), verdict_label(&verdict)));
+            return Ok(Outcome {
+                verdict,
+                elapsed,
+                last: last_dep,
+                running,
+                desired,
+                timeline,
+                log_lines,
+            });
+        }
+        tokio::time::sleep(jittered(interval)).await;
+    }
+}
+
+pub fn verdict_label(v: &Verdict) -> String {
+    match v {
+        Verdict::InProgress => "in progress".into(),
+        Verdict::Success => "SUCCESS".into(),
+        Verdict::Reached { stage, .. } => format!("reached {stage}"),
+        Verdict::Failed(c) => format!("FAILED: {}", c.kind.label()),
+        Verdict::TimedOut => "TIMED OUT".into(),
+    }
+}
+
+/// The last lines each failed container of `task` wrote (awslogs only).
+pub async fn crash_logs(logs: &Logs, td: &Value, task: &TaskInfo, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let candidates: Vec<&str> = {
+        let failed: Vec<&str> = task
+            .containers
+            .iter()
+            .filter(|c| c.exit_code.is_some_and(|x| x != 0))
+            .map(|c| c.name.as_str())
+            .collect();
+        if failed.is_empty() {
+            task.containers.iter().map(|c| c.name.as_str()).collect()
+        } else {
+            failed
+        }
+    };
+    for name in candidates {
+        let Some(target) = awslogs_target(td, name, task.id()) else {
+            continue;
+        };
+        match logs.tail(&target, n).await {
+            Ok(lines) if !lines.is_empty() => {
+                out.push(format!(
+                    "--- last {} log lines of container {name} (log group {}, stream {}) ---",
+                    lines.len(),
+                    target.group,
+                    target.stream
+                ));
+                out.extend(lines);
+            }
+            Ok(_) => {}
+            Err(e) => out.push(format!("(could not read the logs of {name}: {e})")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ecs::{ContainerState, Hook};
+
+    const TD: &str = "arn:aws:ecs:us-east-1:1:task-definition/api:8";
+    const OLD: &str = "arn:aws:ecs:us-east-1:1:task-definition/api:7";
+    const ARN: &str = "arn:aws:ecs:us-east-1:1:service-deployment/c/api/abc";
+
+    fn dep(status: &str) -> ServiceDeploymentInfo {
+        ServiceDeploymentInfo {
+            arn: ARN.into(),
+            status: status.into(),
+            target_requested: 2,
+            ..Default::default()
+        }
+    }
+
+    fn snap(d: Option<ServiceDeploymentInfo>) -> Snapshot {
+        Snapshot {
+            deployment: d,
+            deployment_arn: ARN.into(),
+            target_task_definition: TD.into(),
+            service_task_definition: TD.into(),
+            primary_task_definition: Some(TD.into()),
+            current_service_deployment: Some(ARN.into()),
+            desired: 2,
+            ..Default::default()
+        }
+    }
+
+    fn task(stop_code: &str, reason: &str, exit: Option<i32>) -> TaskInfo {
+        TaskInfo {
+            arn: "arn:aws:ecs:us-east-1:1:task/c/t1".into(),
+            task_definition: TD.into(),
+            last_status: "STOPPED".into(),
+            desired_status: "STOPPED".into(),
+            stop_code: Some(stop_code.into()),
+            stopped_reason: Some(reason.into()),
+            stopped_at: None,
+            started_at: None,
+            containers: vec![
+                ContainerState {
+                    name: "api".into(),
+                    exit_code: exit,
+                    reason: None,
+                    last_status: None,
+                    runtime_id: None,
+                },
+                ContainerState {
+                    name: "log-router".into(),
+                    exit_code: Some(137),
+                    reason: None,
+                    last_status: None,
+                    runtime_id: None,
+                },
+            ],
+        }
+    }
+
+    fn opts() -> JudgeOptions {
+        JudgeOptions::default()
+    }
+
+    fn kind(v: &Verdict) -> Option<CauseKind> {
+        match v {
+            Verdict::Failed(c) => Some(c.kind),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn success_needs_successful_and_serving() {
+        let h = History::default();
+        assert_eq!(
+            judge(&snap(Some(dep("SUCCESSFUL"))), &h, 10.0, &opts()),
+            Verdict::Success
+        );
+        let mut s = snap(Some(dep("SUCCESSFUL")));
+        s.service_task_definition = OLD.into();
+        s.primary_task_definition = Some(OLD.into());
+        assert_eq!(
+            kind(&judge(&s, &h, 10.0, &opts())),
+            Some(CauseKind::Superseded)
+        );
+        assert_eq!(
+            judge(&snap(Some(dep("IN_PROGRESS"))), &h, 10.0, &opts()),
+            Verdict::InProgress
+        );
+    }
+
+    #[test]
+    fn breaker_rollback_is_a_failure_never_a_success() {
+        let mut d = dep("ROLLBACK_SUCCESSFUL");
+        d.breaker_status = Some("TRIGGERED".into());
+        d.breaker_failures = 3;
+        d.breaker_threshold = 3;
+        let mut s = snap(Some(d));
+        // After the rollback the service is stable on the old revision.
+        s.service_task_definition = OLD.into();
+        s.primary_task_definition = Some(OLD.into());
+        let v = judge(&s, &History::default(), 100.0, &opts());
+        assert_eq!(kind(&v), Some(CauseKind::CircuitBreaker));
+        for st in [
+            "ROLLBACK_REQUESTED",
+            "ROLLBACK_IN_PROGRESS",
+            "ROLLBACK_FAILED",
+        ] {
+            assert_eq!(
+                kind(&judge(
+                    &snap(Some(dep(st))),
+                    &History::default(),
+                    1.0,
+                    &opts()
+                )),
+                Some(CauseKind::RolledBack)
+            );
+        }
+        assert_eq!(
+            kind(&judge(
+                &snap(Some(dep("FAILED"))),
+                &History::default(),
+                1.0,
+                &opts()
+            )),
+            Some(CauseKind::DeploymentFailed)
+        );
+        assert_eq!(
+            kind(&judge(
+                &snap(Some(dep("STOPPED"))),
+                &History::default(),
+                1.0,
+                &opts()
+            )),
+            Some(CauseKind::Stopped)
+        );
+        let mut d = dep("IN_PROGRESS");
+        d.breaker_status = Some("TRIGGERED".into());
+        assert_eq!(
+            kind(&judge(&snap(Some(d)), &History::default(), 1.0, &opts())),
+            Some(CauseKind::CircuitBreaker)
+        );
+    }
+
+    #[test]
+    fn first_crashed_task_fails_fast_with_exit_code() {
+        let mut s = snap(Some(dep("IN_PROGRESS")));
+        s.stopped_tasks = vec![task(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            Some(3),
+        )];
+        let v = judge(&s, &History::default(), 20.0, &opts());
+        let Verdict::Failed(c) = v else {
+            panic!("expected failure")
+        };
+        assert_eq!(c.kind, CauseKind::ContainerExited);
+        assert!(
+            c.summary.contains("`api` exited with code 3"),
+            "{}",
+            c.summary
+        );
+        assert!(c.task.is_some());
+        let o = JudgeOptions {
+            max_task_failures: 2,
+            ..opts()
+        };
+        assert_eq!(
+            judge(&s, &History::default(), 20.0, &o),
+            Verdict::InProgress
+        );
+    }
+
+    #[test]
+    fn sidecar_exit_alone_is_ignored_when_non_essential() {
+        let mut t = task(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            None,
+        );
+        t.containers[1].exit_code = Some(1);
+        let mut ne = BTreeSet::new();
+        ne.insert("log-router".to_string());
+        let (_, why) =
+            task_failure(&t, &ne).expect("still a failure: an essential container exited");
+        assert!(!why.contains("log-router"), "{why}");
+        // A task scaled in by the scheduler is not a failure.
+        let t = task(
+            "ServiceSchedulerInitiated",
+            "Scaling activity initiated by deployment",
+            Some(143),
+        );
+        assert!(task_failure(&t, &ne).is_none());
+    }
+
+    #[test]
+    fn failed_to_start_and_health_checks_have_their_own_kind() {
+        let mut s = snap(Some(dep("IN_PROGRESS")));
+        s.stopped_tasks = vec![task(
+            "TaskFailedToStart",
+            "CannotPullContainerError: pull access denied",
+            None,
+        )];
+        let v = judge(&s, &History::default(), 5.0, &opts());
+        assert_eq!(kind(&v), Some(CauseKind::TaskFailedToStart));
+        s.stopped_tasks = vec![task(
+            "ServiceSchedulerInitiated",
+            "Task failed ELB health checks in (target-group x)",
+            Some(143),
+        )];
+        assert_eq!(
+            kind(&judge(&s, &History::default(), 5.0, &opts())),
+            Some(CauseKind::HealthCheck)
+        );
+    }
+
+    #[test]
+    fn unplaceable_needs_to_persist_without_progress() {
+        let mut h = History::default();
+        let mut s = snap(Some(dep("IN_PROGRESS")));
+        s.new_events = vec![ServiceEvent {
+            id: "e1".into(),
+            at: 0.0,
+            message: "(service api) was unable to place a task because no container instance met all of its requirements.".into(),
+        }];
+        observe(&mut h, &s, 10.0);
+        assert_eq!(judge(&s, &h, 30.0, &opts()), Verdict::InProgress);
+        assert_eq!(
+            kind(&judge(&s, &h, 71.0, &opts())),
+            Some(CauseKind::Unplaceable)
+        );
+        // Progress clears it.
+        let mut s2 = snap(Some(ServiceDeploymentInfo {
+            target_running: 1,
+            ..dep("IN_PROGRESS")
+        }));
+        s2.new_events.clear();
+        observe(&mut h, &s2, 40.0);
+        assert_eq!(
+            judge(
+                &s2,
+                &h,
+                200.0,
+                &JudgeOptions {
+                    timeout: Duration::from_secs(900),
+                    ..opts()
+                }
+            ),
+            Verdict::InProgress
+        );
+    }
+
+    #[test]
+    fn superseded_by_another_deployment() {
+        let mut s = snap(Some(dep("IN_PROGRESS")));
+        s.current_service_deployment = Some("arn:other".into());
+        assert_eq!(
+            kind(&judge(&s, &History::default(), 1.0, &opts())),
+            Some(CauseKind::Superseded)
+        );
+        // ECS marks the replaced deployment STOPPED: still "superseded", not "stopped".
+        let mut s = snap(Some(dep("STOPPED")));
+        s.current_service_deployment = Some("arn:other".into());
+        assert_eq!(
+            kind(&judge(&s, &History::default(), 1.0, &opts())),
+            Some(CauseKind::Superseded)
+        );
+        let mut d = dep("STOPPED");
+        d.status_reason =
+            Some("Service deployment was superseded by a new service deployment (x)".into());
+        let mut s = snap(Some(d));
+        s.current_service_deployment = None;
+        assert_eq!(
+            kind(&judge(&s, &History::default(), 1.0, &opts())),
+            Some(CauseKind::Superseded)
+        );
+    }
+
+    #[test]
+    fn timeout_is_never_success() {
+        let s = snap(Some(dep("IN_PROGRESS")));
+        let o = JudgeOptions {
+            timeout: Duration::from_secs(60),
+            ..opts()
+        };
+        assert_eq!(judge(&s, &History::default(), 61.0, &o), Verdict::TimedOut);
+    }
+
+    #[test]
+    fn blue_green_stops_at_test_traffic_or_pause() {
+        let mut d = dep("IN_PROGRESS");
+        d.lifecycle_stage = Some("SCALE_UP".into());
+        let o = JudgeOptions {
+            wait_until: WaitUntil::TestTraffic,
+            ..opts()
+        };
+        assert_eq!(
+            judge(&snap(Some(d.clone())), &History::default(), 1.0, &o),
+            Verdict::InProgress
+        );
+        d.lifecycle_stage = Some("POST_TEST_TRAFFIC_SHIFT".into());
+        assert_eq!(
+            judge(&snap(Some(d.clone())), &History::default(), 1.0, &o),
+            Verdict::Reached {
+                stage: "POST_TEST_TRAFFIC_SHIFT".into(),
+                hook_id: None
+            }
+        );
+        d.hooks = vec![Hook {
+            id: "h-1".into(),
+            status: "AWAITING_ACTION".into(),
+        }];
+        let o = JudgeOptions {
+            wait_until: WaitUntil::Paused,
+            ..opts()
+        };
+        assert_eq!(
+            judge(&snap(Some(d)), &History::default(), 1.0, &o),
+            Verdict::Reached {
+                stage: "POST_TEST_TRAFFIC_SHIFT".into(),
+                hook_id: Some("h-1".into())
+            }
+        );
+        assert_eq!(
+            "test-traffic".parse::<WaitUntil>(),
+            Ok(WaitUntil::TestTraffic)
+        );
+        assert!("soon".parse::<WaitUntil>().is_err());
+    }
+
+    #[test]
+    fn fallback_without_deployment_api() {
+        let mut s = snap(None);
+        s.deployment_arn = String::new();
+        s.current_service_deployment = None;
+        s.primary_rollout_state = Some("COMPLETED".into());
+        s.deployments_count = 1;
+        s.running = 2;
+        assert_eq!(
+            judge(&s, &History::default(), 1.0, &opts()),
+            Verdict::Success
+        );
+        s.primary_task_definition = Some(OLD.into());
+        assert_eq!(
+            kind(&judge(&s, &History::default(), 1.0, &opts())),
+            Some(CauseKind::Superseded)
+        );
+    }
+}
