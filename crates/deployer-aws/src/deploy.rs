@@ -718,3 +718,130 @@ async fn on_failure(
         }
     }
 }
+
+/// With several services in one call, each `container=image` pair goes to the services
+/// whose task definition has that container. Checked before anything changes: every pair
+/// must land somewhere and every service must get at least one image, or nothing is
+/// deployed. Bare images (no container) keep their per-service meaning and are left alone.
+pub async fn assign_images(ecs: &Ecs, reqs: &mut [DeployRequest]) -> Result<()> {
+    let named = |r: &DeployRequest| r.images.iter().any(|s| s.container.is_some());
+    if reqs.len() < 2 || !reqs.iter().any(named) {
+        return Ok(());
+    }
+    let mut containers = Vec::with_capacity(reqs.len());
+    for req in reqs.iter() {
+        let definition = match &req.source {
+            Source::File(v) => v.clone(),
+            Source::Existing(arn) => ecs.describe_task_definition_raw(arn).await?,
+            Source::Live => {
+                let service = ecs.describe_service(&req.cluster, &req.service).await?;
+                ecs.describe_task_definition_raw(&service.task_definition)
+                    .await?
+            }
+        };
+        let inner = definition.get("taskDefinition").unwrap_or(&definition);
+        containers.push((req.service.clone(), taskdef::container_names(inner)));
+    }
+    let specs = reqs.first().map(|r| r.images.clone()).unwrap_or_default();
+    let assigned = split_images_by_container(&specs, &containers)?;
+    for (req, images) in reqs.iter_mut().zip(assigned) {
+        req.images = images;
+    }
+    Ok(())
+}
+
+/// Pure part of [`assign_images`]: `services` lists each service with its containers.
+pub fn split_images_by_container(
+    specs: &[ImageSpec],
+    services: &[(String, Vec<String>)],
+) -> Result<Vec<Vec<ImageSpec>>> {
+    let mut out = vec![Vec::new(); services.len()];
+    for spec in specs {
+        let Some(container) = &spec.container else {
+            for images in out.iter_mut() {
+                images.push(spec.clone());
+            }
+            continue;
+        };
+        let mut landed = false;
+        for ((_, names), images) in services.iter().zip(out.iter_mut()) {
+            if names.contains(container) {
+                images.push(spec.clone());
+                landed = true;
+            }
+        }
+        if !landed {
+            let known: Vec<String> = services
+                .iter()
+                .map(|(service, names)| format!("{service}: {}", names.join(", ")))
+                .collect();
+            return Err(Error::BadInput(format!(
+                "image `{container}={}` names a container that none of the services has \
+                 (containers — {}); nothing was deployed",
+                spec.image,
+                known.join("; ")
+            )));
+        }
+    }
+    if let Some(((service, names), _)) = services.iter().zip(&out).find(|(_, i)| i.is_empty()) {
+        return Err(Error::BadInput(format!(
+            "no image given for {service} (its containers: {}); add `container=image` for it \
+             or deploy it in a separate call; nothing was deployed",
+            names.join(", ")
+        )));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod image_assignment_tests {
+    use super::*;
+
+    fn spec(container: &str, image: &str) -> ImageSpec {
+        ImageSpec {
+            container: Some(container.into()),
+            image: image.into(),
+        }
+    }
+
+    fn services() -> Vec<(String, Vec<String>)> {
+        vec![
+            (
+                "api-staging".into(),
+                vec!["api".into(), "log-router".into()],
+            ),
+            ("web-staging".into(), vec!["web".into()]),
+        ]
+    }
+
+    #[test]
+    fn pairs_go_to_the_services_that_have_the_container() {
+        let out =
+            split_images_by_container(&[spec("api", "api:v2"), spec("web", "web:v2")], &services())
+                .expect("assigned");
+        assert_eq!(
+            out,
+            vec![vec![spec("api", "api:v2")], vec![spec("web", "web:v2")]]
+        );
+    }
+
+    #[test]
+    fn a_pair_no_service_has_is_refused_naming_the_containers() {
+        let err =
+            split_images_by_container(&[spec("api", "api:v2"), spec("wbe", "web:v2")], &services())
+                .expect_err("typo refused");
+        let text = err.to_string();
+        assert!(text.contains("`wbe=web:v2`"), "{text}");
+        assert!(text.contains("web-staging: web"), "{text}");
+    }
+
+    #[test]
+    fn a_service_without_any_image_is_refused() {
+        let err =
+            split_images_by_container(&[spec("api", "api:v2")], &services()).expect_err("refused");
+        assert!(
+            err.to_string().contains("no image given for web-staging"),
+            "{err}"
+        );
+    }
+}

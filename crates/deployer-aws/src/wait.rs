@@ -709,6 +709,9 @@ pub async fn watch(
             .filter(|e| !seen.contains(&e.id))
             .cloned()
             .collect();
+        // ECS lists events newest first; events sharing a timestamp keep that order through
+        // the stable sort, so reverse first to print them in the order they happened.
+        new_events.reverse();
         new_events.sort_by(|a, b| a.at.partial_cmp(&b.at).unwrap_or(std::cmp::Ordering::Equal));
         for e in &new_events {
             seen.insert(e.id.clone());

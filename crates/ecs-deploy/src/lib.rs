@@ -7,7 +7,7 @@ use deployer_aws::cli::{
     resolve_service, tokio_runtime,
 };
 use deployer_aws::deploy::{
-    DeployReport, DeployRequest, OnFailure, Source, Status, deploy_service,
+    DeployReport, DeployRequest, OnFailure, Source, Status, assign_images, deploy_service,
 };
 use deployer_aws::ecs::{Ecs, short_td};
 use deployer_aws::logs::Logs;
@@ -193,8 +193,9 @@ fn report_json(r: &DeployReport) -> serde_json::Value {
     })
 }
 
-fn summary(reports: &[DeployReport], identity: Option<&str>) -> String {
-    let ok = reports.iter().all(|r| r.status.ok());
+/// `errors` are services that never got to deploy (bad input, AWS refused a call).
+fn summary(reports: &[DeployReport], errors: &[(String, Error)], identity: Option<&str>) -> String {
+    let ok = errors.is_empty() && !reports.is_empty() && reports.iter().all(|r| r.status.ok());
     let mut md = format!("## {} ECS deploy\n\n", if ok { "✅" } else { "❌" });
     if let Some(id) = identity {
         md.push_str(&format!("{id}\n\n"));
@@ -224,6 +225,17 @@ fn summary(reports: &[DeployReport], identity: Option<&str>) -> String {
                 .as_ref()
                 .map(|b| format!("{} → {}", b.action, b.final_status))
                 .unwrap_or_else(|| "—".into()),
+        ]);
+    }
+    for (service, err) in errors {
+        table.row([
+            service.clone(),
+            format!("error: {err}"),
+            "—".into(),
+            "—".into(),
+            "—".into(),
+            "—".into(),
+            "—".into(),
         ]);
     }
     md.push_str(&table.render());
@@ -267,7 +279,7 @@ fn summary(reports: &[DeployReport], identity: Option<&str>) -> String {
 }
 
 pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
-    let reqs = requests(args)?;
+    let mut reqs = requests(args)?;
     let rt = tokio_runtime()?;
     let (reports, identity) = rt.block_on(async {
         let cfg = load_config(&args.aws)?;
@@ -280,6 +292,7 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
             runtime.say(id);
         }
         let ecs = Ecs::new(&ctx.config);
+        assign_images(&ecs, &mut reqs).await?;
         let logs = Logs::new(&ctx.config);
         let rt_ref: &Runtime = runtime;
         let say = |s: &str| rt_ref.say(s);
@@ -326,7 +339,7 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
             .set_output("status", overall)
             .map_err(|e| Error::Failed(e.to_string()))?;
     }
-    let _ = runtime.summary(&summary(&done, identity.as_deref()));
+    let _ = runtime.summary(&summary(&done, &errors, identity.as_deref()));
     for r in &done {
         match r.status {
             Status::Succeeded => runtime.say(format!(
