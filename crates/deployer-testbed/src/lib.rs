@@ -13,7 +13,9 @@ pub fn required() -> bool {
 
 fn skip_or_fail(what: &str) -> Option<String> {
     if required() {
-        panic!("{what} is required under scripts/test but was not found; is scripts/testbed start working?");
+        panic!(
+            "{what} is required under scripts/test but was not found; is scripts/testbed start working?"
+        );
     }
     eprintln!(
         "\n*** SKIPPED: {what} is not available. Run the suite with `scripts/test` to include this test. ***\n"
