@@ -11,7 +11,7 @@
 //! * Differences from GitHub: `?` matches exactly one character (GitHub: zero or one of
 //!   the preceding character) and `+` is literal. Character classes follow `globset`.
 
-use globset::{GlobBuilder, GlobMatcher};
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GlobError {
@@ -45,16 +45,15 @@ impl deployer_core::Classify for GlobError {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Rule {
-    negate: bool,
-    matcher: GlobMatcher,
-}
-
 /// An ordered list of include/exclude globs.
 #[derive(Debug, Clone)]
 pub struct PathFilter {
-    rules: Vec<Rule>,
+    /// All patterns in one set (literal/prefix/extension strategies, one regex set for
+    /// the rest) instead of one regex per pattern.
+    set: GlobSet,
+    /// `negate[i]` for pattern `i` of the set.
+    negate: Vec<bool>,
+    globs: Vec<Glob>,
     patterns: Vec<String>,
 }
 
@@ -64,7 +63,9 @@ impl PathFilter {
         if patterns.is_empty() {
             return Err(GlobError::NoPatterns);
         }
-        let mut rules = Vec::with_capacity(patterns.len());
+        let mut builder = GlobSetBuilder::new();
+        let mut negates = Vec::with_capacity(patterns.len());
+        let mut globs = Vec::with_capacity(patterns.len());
         for (i, raw) in patterns.iter().enumerate() {
             let index = i + 1;
             let raw = raw.as_ref().trim();
@@ -100,16 +101,22 @@ impl PathFilter {
                     pattern: raw.to_string(),
                     message: e.kind().to_string(),
                 })?;
-            rules.push(Rule {
-                negate,
-                matcher: glob.compile_matcher(),
-            });
+            builder.add(glob.clone());
+            globs.push(glob);
+            negates.push(negate);
         }
-        if rules.iter().all(|r| r.negate) {
+        if negates.iter().all(|n| *n) {
             return Err(GlobError::OnlyNegations);
         }
+        let set = builder.build().map_err(|e| GlobError::Invalid {
+            index: 0,
+            pattern: String::new(),
+            message: e.kind().to_string(),
+        })?;
         Ok(PathFilter {
-            rules,
+            set,
+            negate: negates,
+            globs,
             patterns: patterns.iter().map(|p| p.as_ref().to_string()).collect(),
         })
     }
@@ -121,18 +128,63 @@ impl PathFilter {
 
     /// True when the last pattern matching `path` is a positive one.
     pub fn is_match(&self, path: &str) -> bool {
-        let mut included = false;
-        for rule in &self.rules {
-            if rule.matcher.is_match(path) {
-                included = !rule.negate;
-            }
-        }
-        included
+        // Last matching pattern wins: the highest matching index decides.
+        self.set
+            .matches(path)
+            .last()
+            .is_some_and(|&i| !self.negate[i])
     }
 
     /// The paths of `paths` this filter selects, in input order.
     pub fn matching<'a, I: IntoIterator<Item = &'a str>>(&self, paths: I) -> Vec<&'a str> {
         paths.into_iter().filter(|p| self.is_match(p)).collect()
+    }
+}
+
+/// Many filters in one `GlobSet`: one match per path answers every filter.
+#[derive(Debug, Clone)]
+pub struct FilterSet {
+    set: GlobSet,
+    /// (filter index, negate) per pattern of the set, in filter order then pattern order.
+    owners: Vec<(usize, bool)>,
+    filters: usize,
+}
+
+impl FilterSet {
+    pub fn new<'a, I: IntoIterator<Item = &'a PathFilter>>(filters: I) -> Result<Self, GlobError> {
+        let mut builder = GlobSetBuilder::new();
+        let mut owners = Vec::new();
+        let mut count = 0;
+        for (f, filter) in filters.into_iter().enumerate() {
+            count += 1;
+            for (glob, negate) in filter.globs.iter().zip(&filter.negate) {
+                builder.add(glob.clone());
+                owners.push((f, *negate));
+            }
+        }
+        let set = builder.build().map_err(|e| GlobError::Invalid {
+            index: 0,
+            pattern: String::new(),
+            message: e.kind().to_string(),
+        })?;
+        Ok(FilterSet {
+            set,
+            owners,
+            filters: count,
+        })
+    }
+
+    /// Sets `out[f]` to whether filter `f` selects `path` (`buf` is scratch space).
+    pub fn matches_into(&self, path: &str, buf: &mut Vec<usize>, out: &mut Vec<bool>) {
+        out.clear();
+        out.resize(self.filters, false);
+        self.set.matches_into(path, buf);
+        // Ascending pattern index = filter order, then each filter's pattern order: the
+        // last match of each filter wins.
+        for &i in buf.iter() {
+            let (f, negate) = self.owners[i];
+            out[f] = !negate;
+        }
     }
 }
 

@@ -51,6 +51,8 @@ impl Classify for GitError {
 
 /// Opens the repository at `path` (searching upward like git does).
 pub fn open(path: &std::path::Path) -> Result<git2::Repository, GitError> {
+    // git itself does not re-hash objects it reads; libgit2 does by default (SHA-1DC).
+    git2::opts::strict_hash_verification(false);
     git2::Repository::discover(path).map_err(|source| GitError::Open {
         path: path.display().to_string(),
         source,

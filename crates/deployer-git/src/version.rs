@@ -391,80 +391,39 @@ pub fn plan(
 ) -> Result<Plan, VersionError> {
     let prefix = settings.tag_prefix.as_str();
     let tags = version_tags(repo, prefix)?;
-    let reachable: Vec<&VersionTag> = tags
-        .iter()
-        .filter(|t| diff::is_ancestor(repo, t.commit, head))
-        .collect();
     // On a re-run for a final release HEAD already carries its tag: walk from the release
-    // before it so the changelog is complete again.
-    let last_final = reachable
-        .iter()
-        .filter(|t| t.version.pre.is_empty() && !(prerelease.is_none() && t.commit == head))
-        .max_by(|a, b| a.version.cmp_precedence(&b.version))
-        .map(|t| (*t).clone());
-
+    // before it so the changelog is complete again. `tags` is sorted by precedence, so the
+    // first reachable candidate from the top is the highest: usually one ancestry check
+    // instead of one per tag (each check can walk the whole history).
     let shallow = repo.is_shallow();
     let roots = if shallow {
         shallow_roots(repo)
     } else {
         HashSet::new()
     };
+    let candidates: Vec<&VersionTag> = tags
+        .iter()
+        .rev()
+        .filter(|t| t.version.pre.is_empty() && !(prerelease.is_none() && t.commit == head))
+        .collect();
+    // Optimistic: the highest final tag is usually reachable. The walk below (hiding it)
+    // proves that for free: it is reachable iff it is HEAD or a parent of a walked commit.
+    let mut last_final = candidates.first().map(|t| (*t).clone());
+    let (mut commits, mut ignored, mut hit_boundary, top_seen) =
+        walk_since(repo, head, last_final.as_ref(), &roots, paths)?;
+    if let Some(top) = &last_final
+        && !(top.commit == head || top_seen)
+    {
+        // Released elsewhere: fall back to an ancestry check per candidate.
+        last_final = candidates
+            .iter()
+            .skip(1)
+            .find(|t| diff::is_ancestor(repo, t.commit, head))
+            .map(|t| (*t).clone());
+        (commits, ignored, hit_boundary, _) =
+            walk_since(repo, head, last_final.as_ref(), &roots, paths)?;
+    }
 
-    let mut walk = repo
-        .revwalk()
-        .map_err(GitError::git("cannot walk history"))?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
-        .map_err(GitError::git("cannot walk history"))?;
-    walk.push(head)
-        .map_err(GitError::git(format!("cannot walk from {head}")))?;
-    if let Some(t) = &last_final {
-        walk.hide(t.commit)
-            .map_err(GitError::git(format!("cannot walk down to {}", t.name)))?;
-    }
-    let mut commits = Vec::new();
-    let mut ignored = Vec::new();
-    let mut hit_boundary = false;
-    for id in walk {
-        let id = id.map_err(GitError::git("cannot walk history"))?;
-        if roots.contains(&id) {
-            hit_boundary = true;
-        }
-        let commit = repo
-            .find_commit(id)
-            .map_err(GitError::git(format!("cannot read commit {id}")))?;
-        if commit.parent_count() > 1 {
-            continue; // merge commit: its branch commits are walked on their own
-        }
-        if let Some(filter) = paths {
-            let parent = if roots.contains(&id) {
-                None
-            } else {
-                commit.parent_id(0).ok()
-            };
-            let files = diff::changed_files(repo, parent, id)?;
-            if !files.iter().any(|f| f.paths().any(|p| filter.is_match(p))) {
-                continue;
-            }
-        }
-        let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
-        let short = id
-            .to_string()
-            .chars()
-            .take(crate::tags::SHORT_SHA_LEN)
-            .collect();
-        let parsed = conventional::parse(&message).ok();
-        let info = CommitInfo {
-            id,
-            short,
-            message,
-            parsed,
-        };
-        if info.parsed.is_some() {
-            commits.push(info)
-        } else {
-            ignored.push(info)
-        }
-    }
     if shallow && (hit_boundary || tags.is_empty()) {
         let detail = if tags.is_empty() {
             format!(" (no `{prefix}<version>` tags were fetched)")
@@ -544,6 +503,81 @@ pub fn plan(
         ignored,
         tag_prefix: prefix.to_string(),
     })
+}
+
+type Walked = (Vec<CommitInfo>, Vec<CommitInfo>, bool, bool);
+
+/// Commits from `head` down to (excluding) `last_final`: (conventional, ignored,
+/// hit a shallow boundary, `last_final` is a parent of a walked commit).
+fn walk_since(
+    repo: &Repository,
+    head: Oid,
+    last_final: Option<&VersionTag>,
+    roots: &HashSet<Oid>,
+    paths: Option<&PathFilter>,
+) -> Result<Walked, VersionError> {
+    let mut walk = repo
+        .revwalk()
+        .map_err(GitError::git("cannot walk history"))?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
+        .map_err(GitError::git("cannot walk history"))?;
+    walk.push(head)
+        .map_err(GitError::git(format!("cannot walk from {head}")))?;
+    if let Some(t) = last_final {
+        walk.hide(t.commit)
+            .map_err(GitError::git(format!("cannot walk down to {}", t.name)))?;
+    }
+    let mut commits = Vec::new();
+    let mut ignored = Vec::new();
+    let mut hit_boundary = false;
+    let mut top_seen = false;
+    for id in walk {
+        let id = id.map_err(GitError::git("cannot walk history"))?;
+        if roots.contains(&id) {
+            hit_boundary = true;
+        }
+        let commit = repo
+            .find_commit(id)
+            .map_err(GitError::git(format!("cannot read commit {id}")))?;
+        if let Some(t) = last_final
+            && commit.parent_ids().any(|p| p == t.commit)
+        {
+            top_seen = true;
+        }
+        if commit.parent_count() > 1 {
+            continue; // merge commit: its branch commits are walked on their own
+        }
+        if let Some(filter) = paths {
+            let parent = if roots.contains(&id) {
+                None
+            } else {
+                commit.parent_id(0).ok()
+            };
+            let files = diff::changed_files(repo, parent, id)?;
+            if !files.iter().any(|f| f.paths().any(|p| filter.is_match(p))) {
+                continue;
+            }
+        }
+        let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+        let short = id
+            .to_string()
+            .chars()
+            .take(crate::tags::SHORT_SHA_LEN)
+            .collect();
+        let parsed = conventional::parse(&message).ok();
+        let info = CommitInfo {
+            id,
+            short,
+            message,
+            parsed,
+        };
+        if info.parsed.is_some() {
+            commits.push(info)
+        } else {
+            ignored.push(info)
+        }
+    }
+    Ok((commits, ignored, hit_boundary, top_seen))
 }
 
 /// Resolves a revision (`HEAD`, a SHA, a branch) to a commit id.

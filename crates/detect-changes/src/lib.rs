@@ -352,17 +352,33 @@ pub fn detect(
         outcome.services = all(true);
         return Ok((outcome, resolver.notes));
     }
+    let set =
+        deployer_git::glob::FilterSet::new(filters.iter().map(|(_, f)| f)).map_err(|source| {
+            Error::Glob {
+                name: "*".into(),
+                source,
+            }
+        })?;
+    let mut matched: Vec<Vec<String>> = vec![Vec::new(); filters.len()];
+    let (mut buf, mut hit, mut any) = (Vec::new(), Vec::new(), vec![false; filters.len()]);
+    for f in &outcome.files {
+        any.iter_mut().for_each(|a| *a = false);
+        for p in f.paths() {
+            set.matches_into(p, &mut buf, &mut hit);
+            for (a, h) in any.iter_mut().zip(&hit) {
+                *a |= *h;
+            }
+        }
+        for (i, a) in any.iter().enumerate() {
+            if *a {
+                matched[i].push(f.path.clone());
+            }
+        }
+    }
     outcome.services = filters
         .iter()
-        .map(|(name, filter)| {
-            let mut matched: Vec<String> = Vec::new();
-            for f in &outcome.files {
-                if f.paths().any(|p| filter.is_match(p)) {
-                    matched.push(f.path.clone());
-                }
-            }
-            (name.clone(), !matched.is_empty(), matched)
-        })
+        .zip(matched)
+        .map(|((name, _), m)| (name.clone(), !m.is_empty(), m))
         .collect();
     Ok((outcome, resolver.notes))
 }
