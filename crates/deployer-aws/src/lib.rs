@@ -17,6 +17,7 @@ pub mod ecs;
 pub mod error;
 pub mod logs;
 pub mod migration;
+pub mod probe;
 pub mod rollback;
 pub mod taskdef;
 #[doc(hidden)]

@@ -169,7 +169,9 @@ async fn stacks_pass_when_complete_and_fail_on_rollback_or_missing() {
     );
     assert!(
         gate.detail
-            .contains("shop-prod-app is UPDATE_ROLLBACK_COMPLETE")
+            .contains("stack shop-prod-app rolled back (UPDATE_ROLLBACK_COMPLETE)"),
+        "{}",
+        gate.detail
     );
 
     let none: Vec<String> = vec![];

@@ -6,12 +6,19 @@
 //! from flags; both may be combined. Exit 0 when every required gate passed (or was
 //! bypassed by a declared emergency), 1 when one failed, 2 for bad input (including a
 //! report file that is missing or malformed).
+//!
+//! The ecs-service and stacks gates read AWS through `deployer_aws::probe::AwsProbe`, with
+//! credentials from `--role-to-assume`/`--chain-role`/`--region` or the environment's
+//! `role`/`chain-role`/`region` in deployer.yml; runs without such gates never touch AWS.
 
+mod environment;
 mod plan;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use deployer_aws::cli::{AwsArgs, aws_context, identity_line, tokio_runtime};
+use deployer_aws::probe::AwsProbe;
 use deployer_core::cli::CommonArgs;
 use deployer_core::runtime::Annotation;
 use deployer_core::{Classify, ErrorKind, Runtime};
@@ -144,9 +151,25 @@ pub struct Args {
     #[arg(long, env = "DEPLOYER_EMERGENCY_BYPASS", value_delimiter = ',')]
     pub emergency_bypass: Vec<String>,
 
-    /// Image the ecs-service gates expect when deployer.yml does not name one.
+    /// Image the ecs-service gates expect when deployer.yml does not name one: `repo:tag`,
+    /// `repo@sha256:...` or a bare tag (`v1.2.3` matches `<any repository>:v1.2.3`).
     #[arg(long, env = "DEPLOYER_EXPECTED_IMAGE")]
     pub expected_image: Option<String>,
+
+    /// IAM role to assume for the ecs-service and stacks gates (GitHub OIDC in Actions, the
+    /// default chain elsewhere); default: the environment's `role` in deployer.yml.
+    #[arg(long, env = "DEPLOYER_ROLE_TO_ASSUME")]
+    pub role_to_assume: Option<String>,
+
+    /// Second role to assume with the first one's credentials (cross-account); default: the
+    /// environment's `chain-role` in deployer.yml.
+    #[arg(long, env = "DEPLOYER_CHAIN_ROLE")]
+    pub chain_role: Option<String>,
+
+    /// AWS region for the ecs-service and stacks gates (default: the environment's `region`
+    /// in deployer.yml, else AWS_REGION / the profile).
+    #[arg(long, env = "DEPLOYER_REGION")]
+    pub region: Option<String>,
 }
 
 fn parse_coverage_format(s: &str) -> Result<CoverageFormat, String> {
@@ -205,6 +228,8 @@ pub enum Error {
     Async(std::io::Error),
     #[error("{} required gate(s) not met: {}", .0.len(), .0.join(", "))]
     GatesFailed(Vec<String>),
+    #[error("cannot reach AWS for the ecs-service/stacks gates: {0}")]
+    Aws(#[from] deployer_aws::Error),
 }
 
 impl Classify for Error {
@@ -213,13 +238,67 @@ impl Classify for Error {
             Error::Config(e) => e.kind(),
             Error::Gate(e) => e.kind(),
             Error::Usage(_) => ErrorKind::BadInput,
+            Error::Aws(e) => e.kind(),
             Error::Runtime(_) | Error::Async(_) | Error::GatesFailed(_) => ErrorKind::Failed,
         }
     }
 }
 
+/// Checks the gates; AWS credentials are loaded only when an ecs-service or stacks gate
+/// is configured for the environment, after every input was checked, and not when an
+/// emergency bypasses all such gates (they are not evaluated then).
 pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
-    run_with_probe(args, runtime, None)
+    let Some((config, environment)) = plan::needs_aws(args) else {
+        return run_with_probe(args, runtime, None);
+    };
+    let gates = plan::build(args, true)?;
+    let emergency = emergency(args)?;
+    let evaluated = gates.iter().any(|g| {
+        g.check.reads_aws()
+            && !emergency
+                .as_ref()
+                .is_some_and(|e| e.covers(&g.name, g.kind))
+    });
+    if !evaluated {
+        return run_with_probe(args, runtime, Some(&environment::NotEvaluated));
+    }
+    let aws = AwsArgs {
+        role_to_assume: non_empty(&args.role_to_assume),
+        chain_role: non_empty(&args.chain_role),
+        region: non_empty(&args.region),
+        config: None,
+        environment: Some(environment),
+    };
+    // Credentials and their connections live on this runtime, kept until the gates are done.
+    let rt = tokio_runtime()?;
+    let ctx = rt.block_on(aws_context(&aws, Some(&config)))?;
+    if let Some(line) = rt.block_on(identity_line(&ctx)) {
+        runtime.say(line);
+    }
+    let probe = AwsProbe::new(&ctx.config);
+    let result = run_with_probe(args, runtime, Some(&probe));
+    drop(probe);
+    rt.shutdown_timeout(Duration::from_secs(1));
+    result
+}
+
+fn emergency(args: &Args) -> Result<Option<Emergency>, Error> {
+    if !args.emergency {
+        return Ok(None);
+    }
+    Ok(Some(Emergency::new(
+        std::env::var("GITHUB_ACTOR").ok().as_deref(),
+        args.emergency_reason.as_deref(),
+        args.emergency_bypass.clone(),
+    )?))
+}
+
+fn non_empty(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
 }
 
 /// Like [`run`], with a probe for the ecs-service and stacks gates (the AWS crate provides one).
@@ -228,15 +307,7 @@ pub fn run_with_probe(
     runtime: &mut Runtime,
     probe: Option<&dyn EnvironmentProbe>,
 ) -> Result<(), Error> {
-    let emergency = if args.emergency {
-        Some(Emergency::new(
-            std::env::var("GITHUB_ACTOR").ok().as_deref(),
-            args.emergency_reason.as_deref(),
-            args.emergency_bypass.clone(),
-        )?)
-    } else {
-        None
-    };
+    let emergency = emergency(args)?;
     let now = match args.now.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(text) => {
             time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)

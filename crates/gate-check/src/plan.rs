@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 use crate::{Args, Error, given, health_options};
 
-pub(crate) const NO_PROBE: &str = "the ecs-service and stacks gates need AWS access, which this build of gate-check does not provide yet; remove them or use the ecs-deploy/rollback commands";
+pub(crate) const NO_PROBE: &str = "the ecs-service and stacks gates need AWS access, and none was set up for this run; run them through `gate-check --environment ENV` so it loads AWS credentials";
 
 pub(crate) const DEFAULT_CONFIG: &str = ".github/deployer.yml";
 pub(crate) const DEFAULT_MIN_COVERAGE: f64 = 80.0;
@@ -62,6 +62,11 @@ pub(crate) enum Check {
 }
 
 impl Check {
+    /// Gates that read AWS through the environment probe.
+    pub(crate) fn reads_aws(&self) -> bool {
+        matches!(self, Check::Ecs(_) | Check::Stacks { .. })
+    }
+
     /// Gates that wait, call out or sleep: an emergency skips them instead of evaluating.
     pub(crate) fn has_side_effects(&self) -> bool {
         matches!(
@@ -81,14 +86,32 @@ pub(crate) struct PlannedGate {
     pub input: Option<String>,
 }
 
+/// The configuration and environment name when `--environment` selects gates that read AWS
+/// (ecs-service, stacks). Anything unreadable yields `None`: [`build`] reports it as bad input.
+pub(crate) fn needs_aws(args: &Args) -> Option<(deployer_config::Config, String)> {
+    let env = non_empty(&args.environment)?;
+    let config = deployer_config::load(config_path(args)).ok()?;
+    let reads_aws = config.environment(env).ok()?.gates.iter().any(|g| {
+        matches!(
+            g.kind(),
+            Ok(GateKind::EcsService(_)) | Ok(GateKind::Stacks(_))
+        )
+    });
+    reads_aws.then(|| (config, env.to_string()))
+}
+
+fn config_path(args: &Args) -> &Path {
+    if args.config.as_os_str().is_empty() {
+        Path::new(DEFAULT_CONFIG)
+    } else {
+        args.config.as_path()
+    }
+}
+
 pub(crate) fn build(args: &Args, have_probe: bool) -> Result<Vec<PlannedGate>, Error> {
     let mut gates = Vec::new();
     if let Some(env) = non_empty(&args.environment) {
-        let config_path = if args.config.as_os_str().is_empty() {
-            Path::new(DEFAULT_CONFIG)
-        } else {
-            args.config.as_path()
-        };
+        let config_path = config_path(args);
         let config = deployer_config::load(config_path)?;
         let environment = config.environment(env)?;
         for (i, gate) in environment.gates.iter().enumerate() {
