@@ -240,3 +240,89 @@ mod tests {
         assert_eq!(expand_image("repo/api:v1", Some("x")), "repo/api:v1");
     }
 }
+
+/// Notification flags (each with an env variable).
+#[derive(Debug, Clone, clap::Args)]
+pub struct NotifyArgs {
+    /// Record a GitHub deployment per service with in_progress/success/failure statuses
+    /// (token from GITHUB_TOKEN, needs `permissions: deployments: write`; repository from GITHUB_REPOSITORY).
+    /// The env variable takes true/false, yes/no, on/off, 1/0.
+    #[arg(
+        long,
+        env = "DEPLOYER_GITHUB_DEPLOYMENTS",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub github_deployments: bool,
+    /// Slack incoming-webhook URL (a secret: it is masked and never printed).
+    #[arg(long, env = "DEPLOYER_SLACK_WEBHOOK_URL", hide_env_values = true)]
+    pub slack_webhook_url: Option<String>,
+    /// URL of the environment, shown on the GitHub deployment (default: deployer.yml environment `url` when --environment is given).
+    #[arg(long, env = "DEPLOYER_ENVIRONMENT_URL")]
+    pub environment_url: Option<String>,
+    /// Workflow file that continues a deploy (linked from Slack messages).
+    #[arg(long, env = "DEPLOYER_CONTINUE_WORKFLOW", default_value = "deploy.yml")]
+    pub continue_workflow: String,
+    /// Workflow file that rolls back (linked from Slack messages).
+    #[arg(
+        long,
+        env = "DEPLOYER_ROLLBACK_WORKFLOW",
+        default_value = "rollback.yml"
+    )]
+    pub rollback_workflow: String,
+}
+
+impl NotifyArgs {
+    /// Registers the secrets (webhook URL, GitHub token) with the masker. Call first.
+    pub fn mask_secrets(&self) {
+        if let Some(url) = &self.slack_webhook_url {
+            deployer_core::mask::add(url);
+        }
+        if self.github_deployments
+            && let Ok(token) = std::env::var("GITHUB_TOKEN")
+        {
+            deployer_core::mask::add(&token);
+        }
+    }
+
+    fn slack(&self) -> Option<&str> {
+        self.slack_webhook_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+    }
+
+    /// Any channel configured.
+    pub fn enabled(&self) -> bool {
+        self.github_deployments || self.slack().is_some()
+    }
+
+    pub fn notifier_config(&self) -> deployer_notify::NotifierConfig {
+        deployer_notify::NotifierConfig {
+            github_deployments: self.github_deployments,
+            slack_webhook_url: self.slack().map(String::from),
+            continue_workflow: Some(self.continue_workflow.clone()).filter(|w| !w.is_empty()),
+            rollback_workflow: Some(self.rollback_workflow.clone()).filter(|w| !w.is_empty()),
+            ..Default::default()
+        }
+    }
+
+    /// `--environment-url`, else the deployer.yml environment's `url`.
+    pub fn environment_url(
+        &self,
+        cfg: Option<&deployer_config::Config>,
+        environment: Option<&str>,
+    ) -> Option<String> {
+        if let Some(u) = self
+            .environment_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            return Some(u.to_string());
+        }
+        let env = environment?;
+        let url = cfg?.environment(env).ok()?.url.clone()?;
+        Some(deployer_config::substitute_env(&url, env))
+    }
+}

@@ -288,6 +288,57 @@ pub async fn wait_rollback(
     }
 }
 
+/// Tags whose key starts with this prefix record provenance (`deployer:git-sha`,
+/// `deployer:version`, `deployer:run-url`, `deployer:deployed-by`); the prefix is reserved.
+pub const PROVENANCE_TAG_PREFIX: &str = "deployer:";
+
+fn is_provenance(tag: &Value) -> bool {
+    tag.get("key")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.starts_with(PROVENANCE_TAG_PREFIX))
+}
+
+/// `td` (a RegisterTaskDefinition input or a DescribeTaskDefinition answer) without the
+/// `deployer:*` tags at its top level.
+pub fn without_provenance_tags(td: &Value) -> Value {
+    let mut out = td.clone();
+    if let Some(tags) = out.get_mut("tags").and_then(Value::as_array_mut) {
+        tags.retain(|t| !is_provenance(t));
+    }
+    out
+}
+
+/// What [`plan_service`] decided: the task definition to deploy (registered if it
+/// changed) and whether anything will happen at all. [`execute_plan`] carries it out.
+/// Split in two so a caller can act between the decision and UpdateService (e.g. send a
+/// "deploy started" notification only when something is deployed).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    before: ServiceInfo,
+    report: DeployReport,
+    started: Instant,
+    td_json: Value,
+    noop: bool,
+}
+
+impl Plan {
+    /// The task definition that will be deployed (empty for `--continue`: read later).
+    pub fn task_definition_arn(&self) -> &str {
+        &self.report.task_definition_arn
+    }
+    pub fn previous_task_definition_arn(&self) -> &str {
+        &self.report.previous_task_definition_arn
+    }
+    /// A new revision was registered.
+    pub fn registered(&self) -> bool {
+        self.report.registered
+    }
+    /// Nothing to do: the service already runs this definition and is steady.
+    pub fn is_noop(&self) -> bool {
+        self.noop
+    }
+}
+
 /// Deploys one service and returns the report (errors only for bad input / broken API).
 pub async fn deploy_service(
     ecs: &Ecs,
@@ -295,6 +346,13 @@ pub async fn deploy_service(
     req: &DeployRequest,
     say: &dyn Fn(&str),
 ) -> Result<DeployReport> {
+    let plan = plan_service(ecs, req, say).await?;
+    execute_plan(ecs, logs, req, plan, say).await
+}
+
+/// First half of [`deploy_service`]: checks the service, renders the definition and
+/// registers it when it changed. Nothing is deployed yet.
+pub async fn plan_service(ecs: &Ecs, req: &DeployRequest, say: &dyn Fn(&str)) -> Result<Plan> {
     let started = Instant::now();
     let mut report = DeployReport::new(req);
     let before = ecs.describe_service(&req.cluster, &req.service).await?;
@@ -319,7 +377,13 @@ pub async fn deploy_service(
     report.desired = before.desired;
 
     if req.continue_deployment {
-        return continue_paused(ecs, logs, req, &before, report, started, say).await;
+        return Ok(Plan {
+            before,
+            report,
+            started,
+            td_json: Value::Null,
+            noop: false,
+        });
     }
 
     // Render and register.
@@ -344,10 +408,12 @@ pub async fn deploy_service(
             let current = ecs
                 .describe_task_definition_raw(&before.task_definition)
                 .await?;
-            let base = match &req.source {
-                Source::File(v) => v.clone(),
-                _ => current.clone(),
-            };
+            // Provenance tags (`deployer:*`) describe the revision that carries them: they
+            // are never inherited from the base, only set by this run's `req.tags`.
+            let base = without_provenance_tags(match &req.source {
+                Source::File(v) => v,
+                _ => &current,
+            });
             let opts = RenderOptions {
                 images: req.images.clone(),
                 default_containers: req.default_containers.clone(),
@@ -356,7 +422,13 @@ pub async fn deploy_service(
             };
             let (rendered, changes) = taskdef::render(&base, &opts)?;
             report.changes = changes;
-            if taskdef::is_same(&current, &rendered) {
+            // Compared WITHOUT the provenance tags: they change on every run (the run
+            // URL), and a re-run of the same commit must not register a new revision. The
+            // revision that stays keeps the tags of the run that registered it, which is
+            // what they describe. They go into the RegisterTaskDefinition body rather than
+            // a TagResource call afterwards: one call, and no untagged revision if the
+            // second call failed.
+            if taskdef::is_same(&current, &without_provenance_tags(&rendered)) {
                 say(&format!(
                     "[{}] task definition unchanged: keeping {}",
                     req.service,
@@ -377,11 +449,11 @@ pub async fn deploy_service(
         .push((0, format!("task definition {}", short_td(&td_arn))));
 
     let steady = before.deployments.len() == 1 && before.running == before.desired;
-    if td_arn == before.task_definition
+    let noop = td_arn == before.task_definition
         && !req.force_new_deployment
         && req.desired_count.is_none()
-        && steady
-    {
+        && steady;
+    if noop {
         say(&format!(
             "[{}] already running {}; nothing to deploy",
             req.service,
@@ -390,9 +462,40 @@ pub async fn deploy_service(
         report.status = Status::Unchanged;
         report.running = before.running;
         report.duration = started.elapsed();
+    }
+    Ok(Plan {
+        before,
+        report,
+        started,
+        td_json,
+        noop,
+    })
+}
+
+/// Second half of [`deploy_service`]: UpdateService (or ContinueServiceDeployment), wait
+/// for the verdict, roll back on failure as `req.on_failure` says.
+pub async fn execute_plan(
+    ecs: &Ecs,
+    logs: &Logs,
+    req: &DeployRequest,
+    plan: Plan,
+    say: &dyn Fn(&str),
+) -> Result<DeployReport> {
+    let Plan {
+        before,
+        report,
+        started,
+        td_json,
+        noop,
+    } = plan;
+    if noop {
         return Ok(report);
     }
-
+    if req.continue_deployment {
+        return continue_paused(ecs, logs, req, &before, report, started, say).await;
+    }
+    let mut report = report;
+    let td_arn = report.task_definition_arn.clone();
     let after = ecs
         .update_service(
             &req.cluster,
@@ -791,6 +894,66 @@ pub fn split_images_by_container(
         )));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod provenance_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn described(tags: Value) -> Value {
+        json!({"taskDefinition": {
+            "taskDefinitionArn": "arn:aws:ecs:us-east-1:1:task-definition/api:2",
+            "family": "api", "revision": 2, "status": "ACTIVE",
+            "containerDefinitions": [{"name": "api", "image": "repo/api:v2"}]
+        }, "tags": tags})
+    }
+
+    fn render_with(current: &Value, tags: &[(&str, &str)]) -> Value {
+        let opts = RenderOptions {
+            images: taskdef::parse_images("api=repo/api:v2").expect("images"),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        taskdef::render(&without_provenance_tags(current), &opts)
+            .expect("render")
+            .0
+    }
+
+    #[test]
+    fn a_new_run_url_alone_registers_nothing_but_a_user_tag_does() {
+        let current = described(json!([
+            {"key": "deployer:git-sha", "value": "abc"},
+            {"key": "deployer:run-url", "value": "https://github.com/o/r/actions/runs/1"},
+            {"key": "team", "value": "core"}
+        ]));
+        let rerun = render_with(
+            &current,
+            &[
+                ("deployer:git-sha", "abc"),
+                ("deployer:run-url", "https://github.com/o/r/actions/runs/2"),
+            ],
+        );
+        assert!(taskdef::is_same(&current, &without_provenance_tags(&rerun)));
+        let user = render_with(&current, &[("team", "web")]);
+        assert!(!taskdef::is_same(&current, &without_provenance_tags(&user)));
+    }
+
+    #[test]
+    fn provenance_is_not_inherited_from_the_base() {
+        let current = described(json!([
+            {"key": "deployer:deployed-by", "value": "alice"},
+            {"key": "team", "value": "core"}
+        ]));
+        let rendered = render_with(&current, &[("deployer:git-sha", "def")]);
+        assert_eq!(
+            rendered["tags"],
+            json!([{"key": "team", "value": "core"}, {"key": "deployer:git-sha", "value": "def"}])
+        );
+    }
 }
 
 #[cfg(test)]

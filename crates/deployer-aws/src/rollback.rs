@@ -57,6 +57,77 @@ pub fn runs_tag(described: &Value, tag: &str) -> bool {
     image_match || tag_match
 }
 
+/// How many of the newest revisions a search by tag or SHA looks at.
+pub const SEARCH_LIMIT: usize = 100;
+
+/// One revision of a family: its ARN, the DescribeTaskDefinition answer (with tags) and
+/// the tags as `(key, value)` pairs.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    pub arn: String,
+    pub described: Value,
+    pub tags: Vec<(String, String)>,
+}
+
+/// The task-definition tags of a DescribeTaskDefinition answer as `(key, value)` pairs.
+pub fn tags_of(described: &Value) -> Vec<(String, String)> {
+    described
+        .get("tags")
+        .and_then(Value::as_array)
+        .map(|ts| {
+            ts.iter()
+                .filter_map(|t| {
+                    Some((
+                        t.get("key")?.as_str()?.to_string(),
+                        t.get("value")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The newest `limit` revisions of `family`, newest first, described with their tags.
+pub async fn newest_revisions(ecs: &Ecs, family: &str, limit: usize) -> Result<Vec<Revision>> {
+    let arns = ecs.list_task_definitions(family).await?;
+    let mut out = Vec::new();
+    for arn in arns.into_iter().take(limit) {
+        let described = ecs.describe_task_definition_raw(&arn).await?;
+        out.push(Revision {
+            tags: tags_of(&described),
+            arn,
+            described,
+        });
+    }
+    Ok(out)
+}
+
+/// `(arn, tags)` pairs for tag lookups (e.g. `deployer_notify::find_by_sha`).
+pub fn tag_candidates(revisions: &[Revision]) -> Vec<(String, Vec<(String, String)>)> {
+    revisions
+        .iter()
+        .map(|r| (r.arn.clone(), r.tags.clone()))
+        .collect()
+}
+
+/// The newest revision that runs `tag` (image tag, digest or any tag value; see [`runs_tag`]).
+pub fn first_running_tag<'a>(revisions: &'a [Revision], tag: &str) -> Option<&'a str> {
+    revisions
+        .iter()
+        .find(|r| runs_tag(&r.described, tag))
+        .map(|r| r.arn.as_str())
+}
+
+/// The task-definition family of the revision `svc` serves.
+pub fn service_family(svc: &ServiceInfo) -> Result<String> {
+    family_of_arn(&svc.task_definition)
+        .map(String::from)
+        .ok_or_else(|| Error::Failed(format!("cannot read the family of {}", svc.task_definition)))
+}
+
 /// Resolves `target` for `svc` and verifies the task definition exists and is ACTIVE.
 pub async fn resolve(
     ecs: &Ecs,
@@ -64,9 +135,7 @@ pub async fn resolve(
     svc: &ServiceInfo,
     target: &Target,
 ) -> Result<Resolved> {
-    let family = family_of_arn(&svc.task_definition)
-        .ok_or_else(|| Error::Failed(format!("cannot read the family of {}", svc.task_definition)))?
-        .to_string();
+    let family = service_family(svc)?;
     let resolved = match target {
         Target::Auto => {
             let list = ecs
@@ -109,23 +178,16 @@ pub async fn resolve(
             why: "named task definition".into(),
         },
         Target::ImageTag(tag) => {
-            let arns = ecs.list_task_definitions(&family).await?;
-            let mut found = None;
-            for arn in arns.iter().take(100) {
-                let raw = ecs.describe_task_definition_raw(arn).await?;
-                if runs_tag(&raw, tag) {
-                    found = Some(Resolved {
-                        task_definition: arn.clone(),
-                        why: format!("newest revision of {family} that runs `{tag}`"),
-                    });
-                    break;
-                }
-            }
-            found.ok_or_else(|| {
+            let revisions = newest_revisions(ecs, &family, SEARCH_LIMIT).await?;
+            let arn = first_running_tag(&revisions, tag).ok_or_else(|| {
                 Error::BadInput(format!(
-                    "no revision of {family} (newest 100 searched) runs an image tagged `{tag}` or carries it as a tag"
+                    "no revision of {family} (newest {SEARCH_LIMIT} searched) runs an image tagged `{tag}` or carries it as a tag"
                 ))
-            })?
+            })?;
+            Resolved {
+                task_definition: arn.to_string(),
+                why: format!("newest revision of {family} that runs `{tag}`"),
+            }
         }
     };
     let raw = ecs
@@ -158,6 +220,34 @@ pub async fn resolve(
         task_definition: arn,
         why: resolved.why,
     })
+}
+
+/// Describes a rollback target for notifications, from its task-definition tags (version,
+/// commit) when it has them.
+pub async fn rollback_target(
+    ecs: &Ecs,
+    arn: &str,
+    reason: deployer_notify::RollbackReason,
+) -> deployer_notify::RollbackTarget {
+    let described = ecs.describe_task_definition_raw(arn).await.ok();
+    let tags = described.as_ref().map(tags_of).unwrap_or_default();
+    let tag = |k: &str| {
+        tags.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    };
+    let image = described
+        .as_ref()
+        .and_then(|d| crate::taskdef::images(d).into_iter().next().map(|(_, i)| i));
+    deployer_notify::RollbackTarget {
+        revision: tag(deployer_notify::tags::TAG_VERSION)
+            .unwrap_or_else(|| crate::ecs::short_td(arn).to_string()),
+        git_ref: tag(deployer_notify::tags::TAG_GIT_SHA),
+        image,
+        task_definition_arn: Some(arn.to_string()),
+        reason,
+    }
 }
 
 #[cfg(test)]

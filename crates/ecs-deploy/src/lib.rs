@@ -7,7 +7,8 @@ use deployer_aws::cli::{
     resolve_service, tokio_runtime,
 };
 use deployer_aws::deploy::{
-    DeployReport, DeployRequest, OnFailure, Source, Status, assign_images, deploy_service,
+    DeployReport, DeployRequest, OnFailure, Source, Status, assign_images, execute_plan,
+    plan_service,
 };
 use deployer_aws::ecs::{Ecs, short_td};
 use deployer_aws::logs::Logs;
@@ -19,6 +20,10 @@ use deployer_core::markdown::{Table, code_block};
 use deployer_core::runtime::Annotation;
 
 pub use deployer_aws::Error;
+
+pub mod notify;
+
+use notify::{NotifyArgs, ServiceNotifications, Subject};
 
 /// Deploy new images to ECS services and wait for a verdict you can trust.
 ///
@@ -48,9 +53,15 @@ pub struct Args {
     /// Environment variable for the containers whose image changes: KEY=VALUE or container:KEY=VALUE (repeatable; newline-separated in the env var).
     #[arg(long = "env", env = "DEPLOYER_ENV", value_delimiter = '\n')]
     pub env: Vec<String>,
-    /// Task definition tag key=value (repeatable; newline-separated in the env var).
+    /// Task definition tag key=value (repeatable; newline-separated in the env var). Every
+    /// registered revision also gets deployer:git-sha, deployer:version, deployer:run-url and
+    /// deployer:deployed-by (a --tag with the same key wins).
     #[arg(long = "tag", env = "DEPLOYER_TAGS", value_delimiter = '\n')]
     pub tags: Vec<String>,
+    /// Version recorded in the deployer:version tag and the notifications (default: the tag
+    /// of the first image). (`--version` prints the version of ecs-deploy itself.)
+    #[arg(long, env = "DEPLOYER_VERSION_LABEL")]
+    pub version_label: Option<String>,
     /// Set the service's desired count.
     #[arg(long, env = "DEPLOYER_DESIRED_COUNT")]
     pub desired_count: Option<i32>,
@@ -79,12 +90,37 @@ pub struct Args {
     #[arg(long, env = "DEPLOYER_UNPLACEABLE_GRACE", default_value = "60s", value_parser = parse_duration)]
     pub unplaceable_grace: Duration,
     #[command(flatten)]
+    pub notify: NotifyArgs,
+
+    /// With --continue: report on the GitHub deployment an earlier run created (its
+    /// `github-deployment-id` output) instead of creating another. One service only.
+    #[arg(long, env = "DEPLOYER_GITHUB_DEPLOYMENT_ID")]
+    pub github_deployment_id: Option<u64>,
+    #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }
 
-fn requests(args: &Args) -> Result<Vec<DeployRequest>, Error> {
+/// The version label: `--version-label`, else the tag of the first image.
+fn version_label(args: &Args) -> Result<Option<String>, Error> {
+    if let Some(v) = args
+        .version_label
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        return Ok(Some(v.to_string()));
+    }
+    Ok(match &args.image {
+        Some(text) => taskdef::parse_images(text)?
+            .first()
+            .and_then(|s| notify::image_tag(&s.image)),
+        None => None,
+    })
+}
+
+fn requests(args: &Args) -> Result<(Vec<DeployRequest>, Vec<Subject>), Error> {
     let cfg = load_config(&args.aws)?;
     let file = match &args.task_definition {
         Some(p) => {
@@ -120,7 +156,13 @@ fn requests(args: &Args) -> Result<Vec<DeployRequest>, Error> {
         .filter(|e| !e.trim().is_empty())
         .map(|e| taskdef::parse_tag(e))
         .collect::<Result<Vec<_>, _>>()?;
+    let version = version_label(args)?;
+    let tags = notify::merged_tags(version.as_deref(), tags);
+    let environment_url = args
+        .notify
+        .environment_url(cfg.as_ref(), args.aws.environment.as_deref());
     let mut out = Vec::new();
+    let mut subjects = Vec::new();
     for name in args
         .service
         .iter()
@@ -143,6 +185,17 @@ fn requests(args: &Args) -> Result<Vec<DeployRequest>, Error> {
                 .collect(),
             None => vec![],
         };
+        subjects.push(Subject {
+            name: t.key.clone().unwrap_or_else(|| t.service.clone()),
+            environment: args
+                .aws
+                .environment
+                .clone()
+                .unwrap_or_else(|| t.cluster.clone()),
+            version: version.clone(),
+            image: None,
+            environment_url: environment_url.clone(),
+        });
         out.push(DeployRequest {
             cluster: t.cluster,
             service: t.service,
@@ -171,11 +224,12 @@ fn requests(args: &Args) -> Result<Vec<DeployRequest>, Error> {
     if out.is_empty() {
         return Err(Error::BadInput("--service is empty".into()));
     }
-    Ok(out)
+    Ok((out, subjects))
 }
 
-fn report_json(r: &DeployReport) -> serde_json::Value {
+fn report_json(r: &DeployReport, github_deployment_id: Option<u64>) -> serde_json::Value {
     serde_json::json!({
+        "github-deployment-id": github_deployment_id,
         "cluster": r.cluster,
         "service": r.service,
         "status": r.status.as_str(),
@@ -278,8 +332,43 @@ fn summary(reports: &[DeployReport], errors: &[(String, Error)], identity: Optio
     md
 }
 
+/// One service: plan (render/register), notify "started" when something will be deployed,
+/// deploy, notify how it ended. Notifications never change the result.
+async fn deploy_one(
+    ecs: &Ecs,
+    logs: &Logs,
+    req: &DeployRequest,
+    mut notes: Option<ServiceNotifications>,
+    say: &dyn Fn(&str),
+    warn: &dyn Fn(&str),
+) -> (Result<DeployReport, Error>, Option<ServiceNotifications>) {
+    let plan = match plan_service(ecs, req, say).await {
+        Ok(p) => p,
+        Err(e) => return (Err(e), None),
+    };
+    // Nothing deployed: nothing to announce.
+    if plan.is_noop() {
+        notes = None;
+    }
+    if let Some(n) = notes.as_mut() {
+        n.set_task_definition(plan.task_definition_arn());
+        // A continued blue/green deploy was announced by the run that started it.
+        if !req.continue_deployment {
+            n.started(warn).await;
+        }
+    }
+    let result = execute_plan(ecs, logs, req, plan, say).await;
+    if let Some(n) = notes.as_mut() {
+        n.finished(ecs, &result, req.watch.judge.wait_until, warn)
+            .await;
+    }
+    (result, notes)
+}
+
 pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
-    let mut reqs = requests(args)?;
+    // Secrets first: nothing may print them.
+    args.notify.mask_secrets();
+    let (mut reqs, mut subjects) = requests(args)?;
     let rt = tokio_runtime()?;
     let (reports, identity) = rt.block_on(async {
         let cfg = load_config(&args.aws)?;
@@ -296,19 +385,44 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
         let logs = Logs::new(&ctx.config);
         let rt_ref: &Runtime = runtime;
         let say = |s: &str| rt_ref.say(s);
-        let futures = reqs.iter().map(|r| deploy_service(&ecs, &logs, r, &say));
+        let warn = |s: &str| rt_ref.warning(s, &Annotation::titled("notifications"));
+        let mut config = args.notify.notifier_config();
+        if reqs.len() == 1 {
+            config.deployment_id = args.github_deployment_id;
+        }
+        let futures = reqs.iter().zip(subjects.iter_mut()).map(|(r, subject)| {
+            subject.image = r.images.first().map(|i| i.image.clone());
+            let notes = args
+                .notify
+                .enabled()
+                .then(|| ServiceNotifications::new(&config, subject));
+            deploy_one(&ecs, &logs, r, notes, &say, &warn)
+        });
         let results = futures_util::future::join_all(futures).await;
         Ok::<_, Error>((results, identity))
     })?;
     let mut done = Vec::new();
+    let mut deployment_ids = Vec::new();
     let mut errors = Vec::new();
-    for (req, r) in reqs.iter().zip(reports) {
+    let mut notes_md = String::new();
+    for (req, (r, notes)) in reqs.iter().zip(reports) {
+        let id = notes.as_ref().and_then(ServiceNotifications::deployment_id);
+        if let Some(n) = &notes {
+            notes_md.push_str(&n.to_markdown());
+        }
         match r {
-            Ok(rep) => done.push(rep),
+            Ok(rep) => {
+                done.push(rep);
+                deployment_ids.push(id);
+            }
             Err(e) => errors.push((req.service.clone(), e)),
         }
     }
-    let all: Vec<serde_json::Value> = done.iter().map(report_json).collect();
+    let all: Vec<serde_json::Value> = done
+        .iter()
+        .zip(&deployment_ids)
+        .map(|(r, id)| report_json(r, *id))
+        .collect();
     runtime
         .set_output("services-json", serde_json::Value::Array(all).to_string())
         .map_err(|e| Error::Failed(e.to_string()))?;
@@ -329,6 +443,11 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
                 .set_output(k, v)
                 .map_err(|e| Error::Failed(e.to_string()))?;
         }
+        if let Some(Some(id)) = deployment_ids.first() {
+            runtime
+                .set_output("github-deployment-id", id.to_string())
+                .map_err(|e| Error::Failed(e.to_string()))?;
+        }
     } else {
         let overall = if errors.is_empty() && done.iter().all(|r| r.status.ok()) {
             "succeeded"
@@ -339,7 +458,12 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
             .set_output("status", overall)
             .map_err(|e| Error::Failed(e.to_string()))?;
     }
-    let _ = runtime.summary(&summary(&done, &errors, identity.as_deref()));
+    let mut md = summary(&done, &errors, identity.as_deref());
+    if !notes_md.is_empty() {
+        md.push_str("\n### Notifications\n\n");
+        md.push_str(&notes_md);
+    }
+    let _ = runtime.summary(&md);
     for r in &done {
         match r.status {
             Status::Succeeded => runtime.say(format!(

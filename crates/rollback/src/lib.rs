@@ -9,7 +9,10 @@ use deployer_aws::cli::{
 use deployer_aws::deploy::{DeployRequest, OnFailure, Source, deploy_service, wait_rollback};
 use deployer_aws::ecs::{Ecs, short_td};
 use deployer_aws::logs::Logs;
-use deployer_aws::rollback::{Target, resolve};
+use deployer_aws::rollback::{
+    SEARCH_LIMIT, Target, first_running_tag, newest_revisions, resolve, service_family,
+    tag_candidates,
+};
 use deployer_aws::wait::{JudgeOptions, WatchOptions};
 use deployer_core::Runtime;
 use deployer_core::cli::CommonArgs;
@@ -17,6 +20,12 @@ use deployer_core::markdown::{Table, code_block};
 use deployer_core::runtime::Annotation;
 
 pub use deployer_aws::Error;
+
+use deployer_aws::cli::NotifyArgs;
+pub use deployer_notify::{
+    DeploymentRecord, DeploymentStatus, Event, FailureKind, Notifier, RollbackReason, RunContext,
+    find_by_sha, find_by_version,
+};
 
 /// Roll an ECS service back to its last successful deployment or a named target.
 ///
@@ -43,10 +52,12 @@ pub struct Args {
     /// Roll back to this task definition (ARN or family:revision).
     #[arg(long, env = "DEPLOYER_TO_TASK_DEFINITION", conflicts_with_all = ["to_image_tag", "to_sha"])]
     pub to_task_definition: Option<String>,
-    /// Roll back to the newest revision whose image carries this tag (e.g. v1.2.3).
+    /// Roll back to the newest revision tagged deployer:version=<this> (e.g. v1.2.3, a leading
+    /// `v` is optional), else whose image carries this tag.
     #[arg(long, env = "DEPLOYER_TO_IMAGE_TAG", conflicts_with = "to_sha")]
     pub to_image_tag: Option<String>,
-    /// Roll back to the newest revision built from this commit (image tag or task-definition tag contains it).
+    /// Roll back to the newest revision tagged deployer:git-sha=<this commit> (7+ characters),
+    /// else whose image tag or any task-definition tag contains it.
     #[arg(long, env = "DEPLOYER_TO_SHA")]
     pub to_sha: Option<String>,
     /// How long to wait for the rollback to finish.
@@ -55,6 +66,8 @@ pub struct Args {
     /// Poll interval.
     #[arg(long, env = "DEPLOYER_POLL_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub poll_interval: Duration,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -85,6 +98,94 @@ fn target(args: &Args) -> Result<Target, Error> {
     Ok(Target::Auto)
 }
 
+/// `--to-sha` / `--to-image-tag`: the newest of the newest revisions whose provenance
+/// tag (`deployer:git-sha` / `deployer:version`) matches, else the newest that runs the tag
+/// (image tag, or any tag value; see `runs_tag`).
+async fn find_tagged(
+    ecs: &Ecs,
+    svc: &deployer_aws::ecs::ServiceInfo,
+    value: &str,
+    sha: bool,
+) -> Result<(String, String), Error> {
+    let family = service_family(svc)?;
+    let revisions = newest_revisions(ecs, &family, SEARCH_LIMIT).await?;
+    let candidates = tag_candidates(&revisions);
+    let by_tag = if sha {
+        find_by_sha(&candidates, value)
+    } else {
+        find_by_version(&candidates, value)
+    };
+    let key = if sha {
+        deployer_notify::tags::TAG_GIT_SHA
+    } else {
+        deployer_notify::tags::TAG_VERSION
+    };
+    if let Some(arn) = by_tag.first() {
+        return Ok((
+            arn.to_string(),
+            format!("newest revision of {family} tagged {key}={value}"),
+        ));
+    }
+    if let Some(arn) = first_running_tag(&revisions, value) {
+        return Ok((
+            arn.to_string(),
+            format!("newest revision of {family} that runs `{value}`"),
+        ));
+    }
+    Err(Error::BadInput(format!(
+        "no revision of {family} (newest {SEARCH_LIMIT} searched) is tagged {key}={value}, runs an image tagged `{value}` or carries it as a tag"
+    )))
+}
+
+/// Announces the rollback (or its failure); returns the summary section and the GitHub
+/// deployment created, if any. Problems are warnings only.
+#[allow(clippy::too_many_arguments)] // one call site
+async fn notify_rollback(
+    args: &Args,
+    ecs: &Ecs,
+    target: &deployer_aws::cli::ServiceTarget,
+    environment_url: Option<String>,
+    ok: bool,
+    td: &str,
+    explain: &str,
+    warn: &dyn Fn(&str),
+) -> (String, Option<u64>) {
+    let name = target.key.clone().unwrap_or_else(|| target.service.clone());
+    let environment = args
+        .aws
+        .environment
+        .clone()
+        .unwrap_or_else(|| target.cluster.clone());
+    let mut notifier = Notifier::from_env(&args.notify.notifier_config());
+    let mut record = DeploymentRecord::new(&name, environment).with_run(&RunContext::from_env());
+    record.environment_url = environment_url;
+    record.task_definition_arn = Some(td.to_string()).filter(|t| !t.is_empty());
+    let event = if ok {
+        let to = deployer_aws::rollback::rollback_target(ecs, td, RollbackReason::Manual).await;
+        record.image = to.image.clone();
+        record.rolled_back_to = Some(to.revision.clone());
+        record.finish(DeploymentStatus::RolledBack, None);
+        Event::RolledBack { to }
+    } else {
+        let cause = Some(explain.trim().to_string()).filter(|c| !c.is_empty());
+        record.finish(
+            DeploymentStatus::Failed,
+            cause.or_else(|| Some("the rollback did not succeed".into())),
+        );
+        Event::Failed {
+            kind: FailureKind::Deploy,
+        }
+    };
+    let report = notifier.notify(&record, &event).await;
+    for w in report.warnings() {
+        warn(&format!("{name} ({}): {w}", event.name()));
+    }
+    (
+        format!("**{name}: {}**\n\n{}\n", event.name(), report.to_markdown()),
+        notifier.deployment_id(),
+    )
+}
+
 /// The command that undoes the last migration, when the config names one.
 pub fn undo_hint(service_key: &str, m: Option<&deployer_config::Migration>) -> Option<String> {
     let m = m?;
@@ -96,6 +197,8 @@ pub fn undo_hint(service_key: &str, m: Option<&deployer_config::Migration>) -> O
 }
 
 pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
+    // Secrets first: nothing may print them.
+    args.notify.mask_secrets();
     let cfg = load_config(&args.aws)?;
     let svc_target = resolve_service(
         cfg.as_ref(),
@@ -104,6 +207,9 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
         &args.service,
     )?;
     let wanted = target(args)?;
+    let environment_url = args
+        .notify
+        .environment_url(cfg.as_ref(), args.aws.environment.as_deref());
     let rt = tokio_runtime()?;
     let warning =
         "database migrations are NOT rolled back: the schema stays as the newest migration left it"
@@ -121,101 +227,138 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
         let logs = Logs::new(&ctx.config);
         let rt_ref: &Runtime = runtime;
         let say = |s: &str| rt_ref.say(s);
-        let svc = ecs
-            .describe_service(&svc_target.cluster, &svc_target.service)
-            .await?;
-        let history = ecs
-            .list_service_deployments(&svc_target.cluster, &svc_target.service, None)
-            .await
-            .unwrap_or_default();
-        let active = history
-            .iter()
-            .find(|d| matches!(d.status.as_str(), "IN_PROGRESS" | "PENDING"))
-            .cloned();
-        if let (Some(active), Target::Auto) = (&active, &wanted) {
-            say(&format!(
-                "a deployment is in progress ({}); stopping it with rollback",
-                active.arn
-            ));
-            ecs.stop_service_deployment(&active.arn, true).await?;
-            let d = wait_rollback(
-                &ecs,
-                &active.arn,
-                args.timeout,
-                args.poll_interval,
-                &say,
-                &svc_target.service,
-            )
-            .await?;
-            let now = ecs
+        let warn = |s: &str| rt_ref.warning(s, &Annotation::titled("notifications"));
+        let res = async {
+            let svc = ecs
                 .describe_service(&svc_target.cluster, &svc_target.service)
                 .await?;
-            let ok = d.status == "ROLLBACK_SUCCESSFUL";
-            return Ok::<_, Error>((
-                ok,
-                now.task_definition,
-                svc.task_definition.clone(),
-                active.arn.clone(),
-                format!("StopServiceDeployment(ROLLBACK) → {}", d.status),
-                String::new(),
+            let history = ecs
+                .list_service_deployments(&svc_target.cluster, &svc_target.service, None)
+                .await
+                .unwrap_or_default();
+            let active = history
+                .iter()
+                .find(|d| matches!(d.status.as_str(), "IN_PROGRESS" | "PENDING"))
+                .cloned();
+            if let (Some(active), Target::Auto) = (&active, &wanted) {
+                say(&format!(
+                    "a deployment is in progress ({}); stopping it with rollback",
+                    active.arn
+                ));
+                ecs.stop_service_deployment(&active.arn, true).await?;
+                let d = wait_rollback(
+                    &ecs,
+                    &active.arn,
+                    args.timeout,
+                    args.poll_interval,
+                    &say,
+                    &svc_target.service,
+                )
+                .await?;
+                let now = ecs
+                    .describe_service(&svc_target.cluster, &svc_target.service)
+                    .await?;
+                let ok = d.status == "ROLLBACK_SUCCESSFUL";
+                return Ok::<_, Error>((
+                    ok,
+                    now.task_definition,
+                    svc.task_definition.clone(),
+                    active.arn.clone(),
+                    format!("StopServiceDeployment(ROLLBACK) → {}", d.status),
+                    String::new(),
+                ));
+            }
+            let resolved = match &wanted {
+                Target::ImageTag(value) => {
+                    let (arn, why) = find_tagged(&ecs, &svc, value, args.to_sha.is_some()).await?;
+                    let mut r = resolve(
+                        &ecs,
+                        &svc_target.cluster,
+                        &svc,
+                        &Target::TaskDefinition(arn),
+                    )
+                    .await?;
+                    r.why = why;
+                    r
+                }
+                other => resolve(&ecs, &svc_target.cluster, &svc, other).await?,
+            };
+            say(&format!(
+                "rollback target: {} ({})",
+                short_td(&resolved.task_definition),
+                resolved.why
             ));
-        }
-        let resolved = resolve(&ecs, &svc_target.cluster, &svc, &wanted).await?;
-        say(&format!(
-            "rollback target: {} ({})",
-            short_td(&resolved.task_definition),
-            resolved.why
-        ));
-        if resolved.task_definition == svc.task_definition && active.is_none() {
-            return Ok((
-                true,
-                resolved.task_definition,
-                svc.task_definition.clone(),
-                String::new(),
-                "already serving the target".into(),
-                String::new(),
-            ));
-        }
-        let req = DeployRequest {
-            cluster: svc_target.cluster.clone(),
-            service: svc_target.service.clone(),
-            source: Source::Existing(resolved.task_definition.clone()),
-            images: vec![],
-            default_containers: vec![],
-            env: vec![],
-            tags: vec![],
-            desired_count: None,
-            force_new_deployment: false,
-            on_failure: OnFailure::Leave,
-            watch: WatchOptions {
-                judge: JudgeOptions {
-                    timeout: args.timeout,
+            if resolved.task_definition == svc.task_definition && active.is_none() {
+                return Ok((
+                    true,
+                    resolved.task_definition,
+                    svc.task_definition.clone(),
+                    String::new(),
+                    "already serving the target".into(),
+                    String::new(),
+                ));
+            }
+            let req = DeployRequest {
+                cluster: svc_target.cluster.clone(),
+                service: svc_target.service.clone(),
+                source: Source::Existing(resolved.task_definition.clone()),
+                images: vec![],
+                default_containers: vec![],
+                env: vec![],
+                tags: vec![],
+                desired_count: None,
+                force_new_deployment: false,
+                on_failure: OnFailure::Leave,
+                watch: WatchOptions {
+                    judge: JudgeOptions {
+                        timeout: args.timeout,
+                        ..Default::default()
+                    },
+                    poll_interval: args.poll_interval,
                     ..Default::default()
                 },
-                poll_interval: args.poll_interval,
-                ..Default::default()
-            },
-            continue_deployment: false,
+                continue_deployment: false,
+            };
+            let r = deploy_service(&ecs, &logs, &req, &say).await?;
+            Ok((
+                r.status.ok(),
+                r.task_definition_arn.clone(),
+                r.previous_task_definition_arn.clone(),
+                r.service_deployment_arn.clone(),
+                format!(
+                    "deploy {} → {}",
+                    short_td(&r.task_definition_arn),
+                    r.status.as_str()
+                ),
+                r.explain(),
+            ))
+        }
+        .await;
+        let notes = match &res {
+            Ok((ok, td, prev, _, _, explain)) if args.notify.enabled() && !(*ok && td == prev) => {
+                Some(
+                    notify_rollback(
+                        args,
+                        &ecs,
+                        &svc_target,
+                        environment_url.clone(),
+                        *ok,
+                        td,
+                        explain,
+                        &warn,
+                    )
+                    .await,
+                )
+            }
+            _ => None,
         };
-        let r = deploy_service(&ecs, &logs, &req, &say).await?;
-        Ok((
-            r.status.ok(),
-            r.task_definition_arn.clone(),
-            r.previous_task_definition_arn.clone(),
-            r.service_deployment_arn.clone(),
-            format!(
-                "deploy {} → {}",
-                short_td(&r.task_definition_arn),
-                r.status.as_str()
-            ),
-            r.explain(),
-        ))
+        res.map(|o| (o, notes))
     });
     runtime.warning(&warning, &Annotation::titled("migrations"));
     if let Some(u) = &undo {
         runtime.say(format!("to undo the last migration: {u}"));
     }
-    let (ok, td, prev, sd, action, explain) = outcome?;
+    let ((ok, td, prev, sd, action, explain), notes) = outcome?;
     let set = |rt: &mut Runtime, k: &str, v: String| {
         rt.set_output(k, v)
             .map_err(|e| Error::Failed(e.to_string()))
@@ -252,6 +395,13 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
     }
     if !explain.trim().is_empty() {
         md.push_str(&code_block("text", &explain));
+    }
+    if let Some((notes_md, deployment_id)) = &notes {
+        md.push_str("\n### Notifications\n\n");
+        md.push_str(notes_md);
+        if let Some(id) = deployment_id {
+            set(runtime, "github-deployment-id", id.to_string())?;
+        }
     }
     let _ = runtime.summary(&md);
     if ok {
