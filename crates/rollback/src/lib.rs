@@ -63,6 +63,17 @@ pub struct Args {
     /// How long to wait for the rollback to finish.
     #[arg(long, env = "DEPLOYER_TIMEOUT", default_value = "15m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// After the rollback, check these URLs answer 2xx (repeatable; `DEPLOYER_HEALTH_URLS`
+    /// takes one per line). An unhealthy answer fails the rollback (exit 1).
+    #[arg(
+        long = "health-url",
+        env = "DEPLOYER_HEALTH_URLS",
+        value_delimiter = '\n'
+    )]
+    pub health_urls: Vec<String>,
+    /// How long the health check may retry before giving up.
+    #[arg(long, env = "DEPLOYER_HEALTH_DEADLINE", default_value = "2m", value_parser = deployer_aws::cli::parse_duration)]
+    pub health_deadline: Duration,
     /// Poll interval.
     #[arg(long, env = "DEPLOYER_POLL_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub poll_interval: Duration,
@@ -207,6 +218,15 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
         &args.service,
     )?;
     let wanted = target(args)?;
+    let health_urls: Vec<String> = args
+        .health_urls
+        .iter()
+        .map(|u| u.trim().to_string())
+        .filter(|u| !u.is_empty())
+        .collect();
+    // Checked before anything changes: a typo in a URL must not surface after the rollback.
+    deployer_gates::http::validate_urls(&health_urls)
+        .map_err(|e| Error::BadInput(format!("--health-url: {e}")))?;
     let environment_url = args
         .notify
         .environment_url(cfg.as_ref(), args.aws.environment.as_deref());
@@ -358,7 +378,37 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
     if let Some(u) = &undo {
         runtime.say(format!("to undo the last migration: {u}"));
     }
-    let ((ok, td, prev, sd, action, explain), notes) = outcome?;
+    let ((ok, td, prev, sd, action, mut explain), notes) = outcome?;
+    let health = (ok && !health_urls.is_empty()).then(|| {
+        let _group = runtime.group("health check");
+        rt.block_on(deployer_gates::http::check_health(
+            &health_urls,
+            args.health_deadline,
+        ))
+    });
+    let unhealthy: Vec<String> = health
+        .iter()
+        .flatten()
+        .filter(|h| !h.healthy)
+        .map(|h| {
+            let answer = h
+                .status
+                .map(|s| format!("HTTP {s}"))
+                .or_else(|| h.last_error.clone())
+                .unwrap_or_else(|| "no answer".into());
+            format!("{} → {answer} after {} attempts", h.url, h.attempts)
+        })
+        .collect();
+    if !unhealthy.is_empty() {
+        explain = format!(
+            "the service is back on {}, but the health check failed:\n  {}\n\
+             The previous revision is serving yet unhealthy: look for a cause outside the \
+             deploy (a migration that changed the schema, a dependency that is down, config).",
+            short_td(&td),
+            unhealthy.join("\n  ")
+        );
+    }
+    let ok = ok && unhealthy.is_empty();
     let set = |rt: &mut Runtime, k: &str, v: String| {
         rt.set_output(k, v)
             .map_err(|e| Error::Failed(e.to_string()))
@@ -392,6 +442,28 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
             "\nTo undo the last migration:\n\n{}\n",
             code_block("sh", u)
         ));
+    }
+    if let Some(results) = &health {
+        let mut t = Table::new(["health check", "answer", "attempts"]);
+        for h in results {
+            t.row([
+                h.url.clone(),
+                if h.healthy {
+                    format!("✅ {}", h.status.map(|s| s.to_string()).unwrap_or_default())
+                } else {
+                    format!(
+                        "❌ {}",
+                        h.status
+                            .map(|s| format!("HTTP {s}"))
+                            .or_else(|| h.last_error.clone())
+                            .unwrap_or_default()
+                    )
+                },
+                h.attempts.to_string(),
+            ]);
+        }
+        md.push('\n');
+        md.push_str(&t.render());
     }
     if !explain.trim().is_empty() {
         md.push_str(&code_block("text", &explain));

@@ -288,3 +288,72 @@ fn to_image_tag_finds_the_revision_by_its_version_tag() {
     assert!(text.contains("tagged deployer:version=2.0.0"), "{text}");
     assert_eq!(outputs(dir.path()).get("task-definition-arn"), Some(&v2));
 }
+
+#[test]
+fn health_check_after_the_rollback_decides_the_verdict() {
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    let server = rt.block_on(MockServer::start());
+    rt.block_on(async {
+        Mock::given(method("GET"))
+            .and(path("/health"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/ready"))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&server)
+            .await;
+    });
+
+    // Healthy: exit 0, and the summary shows the check.
+    let (sim, v2) = service_with_tagged_v2();
+    let dir = tempfile::tempdir().expect("dir");
+    let out = rollback_cmd(&sim.endpoint(), dir.path())
+        .env("DEPLOYER_TO_IMAGE_TAG", "2.0.0")
+        .args(["--health-url", &format!("{}/health", server.uri())])
+        .output()
+        .expect("run");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(outputs(dir.path()).get("task-definition-arn"), Some(&v2));
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).expect("summary");
+    assert!(summary.contains("| health check |"), "{summary}");
+
+    // Unhealthy after the rollback: a failure that says where the service is and why.
+    let (sim, v2) = service_with_tagged_v2();
+    let dir = tempfile::tempdir().expect("dir");
+    let out = rollback_cmd(&sim.endpoint(), dir.path())
+        .env("DEPLOYER_TO_IMAGE_TAG", "2.0.0")
+        .env("DEPLOYER_HEALTH_URLS", format!("{}/ready", server.uri()))
+        .args(["--health-deadline", "1s"])
+        .output()
+        .expect("run");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("but the health check failed"), "{text}");
+    assert!(text.contains("HTTP 503"), "{text}");
+    assert_eq!(
+        outputs(dir.path()).get("status").map(String::as_str),
+        Some("failed")
+    );
+    assert_eq!(outputs(dir.path()).get("task-definition-arn"), Some(&v2));
+
+    // A malformed URL is refused before anything changes.
+    let dir = tempfile::tempdir().expect("dir");
+    let out = rollback_cmd(&sim.endpoint(), dir.path())
+        .env("DEPLOYER_TO_IMAGE_TAG", "2.0.0")
+        .args(["--health-url", "api.example.com/health"])
+        .output()
+        .expect("run");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("--health-url"), "{text}");
+    assert!(
+        outputs(dir.path()).get("task-definition-arn").is_none(),
+        "{text}"
+    );
+}
