@@ -353,7 +353,7 @@ fn health_check_after_the_rollback_decides_the_verdict() {
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("--health-url"), "{text}");
     assert!(
-        outputs(dir.path()).get("task-definition-arn").is_none(),
+        !outputs(dir.path()).contains_key("task-definition-arn"),
         "{text}"
     );
 }
