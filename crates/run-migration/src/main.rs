@@ -1,12 +1,11 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use deployer_core::Runtime;
-use deployer_core::cli::{conclude, init_logging};
+use deployer_core::cli::{conclude, init_logging, parse_args};
 use run_migration::{Args, run};
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = parse_args();
     init_logging();
     let mut runtime = Runtime::from_env(args.common.json);
     let result = run(&args, &mut runtime);
