@@ -66,29 +66,9 @@ pub fn allows(policy: &Value, action: &str) -> bool {
         .any(|pattern| wildcard_match(&pattern.to_ascii_lowercase(), &action.to_ascii_lowercase()))
 }
 
-/// IAM-style glob: `*` any run of characters, `?` one character.
-pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
+/// IAM-style glob: `*` any run of characters, `?` one character — the same rule as
+/// ecs-sim's image patterns, so one matcher serves both.
+pub use ecs_sim::scenario::glob_match as wildcard_match;
 
 #[cfg(test)]
 mod tests {

@@ -5,14 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use deployer_aws::deploy::{DeployRequest, OnFailure, Source, Status, deploy_service};
+use deployer_aws::deploy::{DeployRequest, Source, Status, deploy_service};
 use deployer_aws::ecs::Ecs;
 use deployer_aws::logs::Logs;
 use deployer_aws::migration::{MigrationRequest, run_migration};
 use deployer_aws::probe::AwsProbe;
 use deployer_aws::rollback::{Target, resolve};
 use deployer_aws::taskdef::parse_images;
-use deployer_aws::wait::{JudgeOptions, WaitUntil, WatchOptions};
+use deployer_aws::wait::WaitUntil;
 use deployer_iam_check::{allowed_actions, allows, load};
 use ecs_sim::{Scenario, SimConfig, SimHandle};
 
@@ -93,26 +93,8 @@ fn counts(sim: &SimHandle) -> BTreeMap<&'static str, u64> {
 
 fn request(name: &str, image: &str) -> DeployRequest {
     DeployRequest {
-        cluster: CLUSTER.into(),
-        service: name.into(),
-        source: Source::Live,
-        images: parse_images(&format!("api={image}")).expect("images"),
-        default_containers: vec![],
-        env: vec![],
         tags: vec![("deployer:version".into(), "test".into())],
-        desired_count: None,
-        force_new_deployment: false,
-        on_failure: OnFailure::Rollback,
-        watch: WatchOptions {
-            judge: JudgeOptions {
-                timeout: Duration::from_secs(60),
-                ..Default::default()
-            },
-            poll_interval: Duration::from_millis(200),
-            progress_every: Duration::from_secs(2),
-            log_lines: 20,
-        },
-        continue_deployment: false,
+        ..deployer_aws::testing::deploy_request(CLUSTER, name, image)
     }
 }
 
