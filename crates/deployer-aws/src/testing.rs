@@ -23,6 +23,34 @@ pub async fn context(endpoint: &str) -> AwsContext {
     .expect("test context")
 }
 
+/// A deploy of `container=image` to `cluster/service` as tests want it: the live task
+/// definition, rollback on failure, a 60 s timeout and a 200 ms poll. Tests change what
+/// they need with struct-update syntax.
+pub fn deploy_request(cluster: &str, service: &str, image: &str) -> crate::deploy::DeployRequest {
+    crate::deploy::DeployRequest {
+        cluster: cluster.into(),
+        service: service.into(),
+        source: crate::deploy::Source::Live,
+        images: crate::taskdef::parse_images(&format!("api={image}")).expect("images"),
+        default_containers: vec![],
+        env: vec![],
+        tags: vec![],
+        desired_count: None,
+        force_new_deployment: false,
+        on_failure: crate::deploy::OnFailure::Rollback,
+        watch: crate::wait::WatchOptions {
+            judge: crate::wait::JudgeOptions {
+                timeout: Duration::from_secs(60),
+                ..Default::default()
+            },
+            poll_interval: Duration::from_millis(200),
+            progress_every: Duration::from_secs(2),
+            log_lines: 20,
+        },
+        continue_deployment: false,
+    }
+}
+
 /// A Fargate task definition with one awslogs container `api`.
 pub fn task_definition(family: &str, image: &str) -> Value {
     json!({

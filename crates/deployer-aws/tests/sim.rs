@@ -12,7 +12,7 @@ use deployer_aws::logs::Logs;
 use deployer_aws::migration::{MigrationRequest, run_migration, verdict};
 use deployer_aws::rollback::{Target, resolve};
 use deployer_aws::taskdef::{self, parse_images};
-use deployer_aws::wait::{CauseKind, JudgeOptions, WaitUntil, WatchOptions};
+use deployer_aws::wait::{CauseKind, WaitUntil};
 use ecs_sim::{Scenario, SimConfig, SimHandle};
 use serde_json::{Value, json};
 
@@ -72,28 +72,7 @@ async fn service_with(
 }
 
 fn request(name: &str, image: &str) -> DeployRequest {
-    DeployRequest {
-        cluster: CLUSTER.into(),
-        service: name.into(),
-        source: Source::Live,
-        images: parse_images(&format!("api={image}")).expect("images"),
-        default_containers: vec![],
-        env: vec![],
-        tags: vec![],
-        desired_count: None,
-        force_new_deployment: false,
-        on_failure: OnFailure::Rollback,
-        watch: WatchOptions {
-            judge: JudgeOptions {
-                timeout: Duration::from_secs(60),
-                ..Default::default()
-            },
-            poll_interval: Duration::from_millis(200),
-            progress_every: Duration::from_secs(2),
-            log_lines: 20,
-        },
-        continue_deployment: false,
-    }
+    deployer_aws::testing::deploy_request(CLUSTER, name, image)
 }
 
 struct Lines(Mutex<Vec<String>>);

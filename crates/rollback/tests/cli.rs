@@ -1,10 +1,9 @@
 //! The `rollback` binary against ecs-sim.
 
 use assert_cmd::Command;
-use deployer_aws::deploy::{DeployRequest, OnFailure, Source, deploy_service};
+use deployer_aws::deploy::{DeployRequest, OnFailure, deploy_service};
 use deployer_aws::ecs::Ecs;
 use deployer_aws::logs::Logs;
-use deployer_aws::wait::WatchOptions;
 use ecs_sim::{Scenario, SimConfig};
 
 #[test]
@@ -31,21 +30,8 @@ fn rolls_back_to_the_last_successful_revision_and_warns_about_migrations() {
         )
         .await;
         let req = DeployRequest {
-            cluster: "shop".into(),
-            service: "api".into(),
-            source: Source::Live,
-            images: deployer_aws::taskdef::parse_images("api=repo/api:v2").expect("img"),
-            default_containers: vec![],
-            env: vec![],
-            tags: vec![],
-            desired_count: None,
-            force_new_deployment: false,
             on_failure: OnFailure::Leave,
-            watch: WatchOptions {
-                poll_interval: std::time::Duration::from_millis(200),
-                ..Default::default()
-            },
-            continue_deployment: false,
+            ..deployer_aws::testing::deploy_request("shop", "api", "repo/api:v2")
         };
         let r = deploy_service(&ecs, &logs, &req, &|_: &str| {})
             .await
@@ -125,21 +111,8 @@ fn service_with_tagged_v2() -> (ecs_sim::SimHandle, String) {
         ]);
         let v2 = ecs.register_task_definition(&td).await.expect("v2");
         let req = DeployRequest {
-            cluster: "shop".into(),
-            service: "api".into(),
-            source: Source::Live,
-            images: deployer_aws::taskdef::parse_images("api=repo/api:v3").expect("img"),
-            default_containers: vec![],
-            env: vec![],
-            tags: vec![],
-            desired_count: None,
-            force_new_deployment: false,
             on_failure: OnFailure::Leave,
-            watch: WatchOptions {
-                poll_interval: std::time::Duration::from_millis(200),
-                ..Default::default()
-            },
-            continue_deployment: false,
+            ..deployer_aws::testing::deploy_request("shop", "api", "repo/api:v3")
         };
         let r = deploy_service(&ecs, &logs, &req, &|_: &str| {})
             .await
