@@ -128,6 +128,10 @@ async fn ecs_gate_fails_after_a_rollback() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         s = state(&probe, "api").await;
     }
+    // The probe reads the service and the deployment record in separate calls, so the
+    // snapshot that first shows the terminal status may predate the service's switch back;
+    // once the rollback is over, a fresh snapshot is consistent.
+    s = state(&probe, "api").await;
     let last = s.last_deployment.as_ref().expect("a deployment");
     assert_eq!(last.status, "ROLLBACK_SUCCESSFUL", "{s:?}");
     // The breaker put the old revision back.
