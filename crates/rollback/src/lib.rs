@@ -225,8 +225,10 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
         .filter(|u| !u.is_empty())
         .collect();
     // Checked before anything changes: a typo in a URL must not surface after the rollback.
-    deployer_gates::http::validate_urls(&health_urls)
-        .map_err(|e| Error::BadInput(format!("--health-url: {e}")))?;
+    if !health_urls.is_empty() {
+        deployer_gates::http::validate_urls(&health_urls)
+            .map_err(|e| Error::BadInput(format!("--health-url: {e}")))?;
+    }
     let environment_url = args
         .notify
         .environment_url(cfg.as_ref(), args.aws.environment.as_deref());
