@@ -315,12 +315,31 @@ pub fn load(name: &str, path: &Path) -> Result<Event, EventError> {
 /// event name); an event name without a payload file yields the event with empty fields
 /// only for payload-less events, otherwise an error.
 pub fn load_from_env() -> Result<Option<Event>, EventError> {
-    let name = std::env::var("GITHUB_EVENT_NAME")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let path = std::env::var_os("GITHUB_EVENT_PATH")
+    load_with_overrides(None, None)
+}
+
+/// The event named by the command's flags, each falling back to its `GITHUB_EVENT_*`
+/// variable; an empty value counts as not given.
+pub fn load_with_overrides(
+    name: Option<&str>,
+    path: Option<&Path>,
+) -> Result<Option<Event>, EventError> {
+    let name = name
         .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
+        .map(str::to_string)
+        .or_else(|| {
+            std::env::var("GITHUB_EVENT_NAME")
+                .ok()
+                .filter(|v| !v.is_empty())
+        });
+    let path = path
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .or_else(|| {
+            std::env::var_os("GITHUB_EVENT_PATH")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
     load_optional(name.as_deref(), path.as_deref())
 }
 

@@ -258,21 +258,6 @@ fn load_filters(args: &Args) -> Result<Loaded, Error> {
     })
 }
 
-fn load_event(args: &Args) -> Result<Option<Event>, Error> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let name = args
-        .event_name
-        .clone()
-        .filter(|v| !v.is_empty())
-        .or_else(|| env("GITHUB_EVENT_NAME"));
-    let path = args
-        .event_path
-        .clone()
-        .filter(|p| !p.as_os_str().is_empty())
-        .or_else(|| env("GITHUB_EVENT_PATH").map(PathBuf::from));
-    Ok(event::load_optional(name.as_deref(), path.as_deref())?)
-}
-
 fn honours_skip(event: Option<&Event>) -> bool {
     matches!(event, Some(Event::Push(_)))
 }
@@ -398,7 +383,7 @@ pub fn matrix(changed: &[&str]) -> String {
 
 pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
     let loaded = load_filters(args)?;
-    let event = load_event(args)?;
+    let event = event::load_with_overrides(args.event_name.as_deref(), args.event_path.as_deref())?;
     let clean = |s: &Option<String>| {
         s.as_deref()
             .map(str::trim)

@@ -200,21 +200,6 @@ fn load_settings(args: &Args) -> Result<Settings, Error> {
     })
 }
 
-fn load_event(args: &Args) -> Result<Option<Event>, Error> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let name = args
-        .event_name
-        .clone()
-        .filter(|v| !v.is_empty())
-        .or_else(|| env("GITHUB_EVENT_NAME"));
-    let path = args
-        .event_path
-        .clone()
-        .filter(|p| !p.as_os_str().is_empty())
-        .or_else(|| env("GITHUB_EVENT_PATH").map(PathBuf::from));
-    Ok(event::load_optional(name.as_deref(), path.as_deref())?)
-}
-
 /// The label to use, if any: `--prerelease rc`, `true` = the configured default, `false`/empty = none.
 fn label(arg: Option<&str>, default: &str) -> Option<String> {
     match arg.map(str::trim) {
@@ -379,7 +364,7 @@ fn create_and_push_tag(
 
 pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
     let settings = load_settings(args)?;
-    let event = load_event(args)?;
+    let event = event::load_with_overrides(args.event_name.as_deref(), args.event_path.as_deref())?;
     let label = label(args.prerelease.as_deref(), &settings.default_label);
     let repo = deployer_git::open(&args.repo)?;
     let head_rev = args
