@@ -240,7 +240,7 @@ pub struct CoverageGate {
 
 /// Severity of a security finding, lowest first.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
@@ -254,6 +254,48 @@ pub enum Severity {
     High,
     /// security-severity 9 or more.
     Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Note,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The names above, plus SARIF's `error` (high) and `warning` (medium), any case.
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim().to_ascii_lowercase();
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .or_else(|| (s == "error").then_some(Severity::High))
+            .or_else(|| (s == "warning").then_some(Severity::Medium))
+            .ok_or_else(|| {
+                format!("unknown severity {s:?}; use note, low, medium, high or critical")
+            })
+    }
 }
 
 /// Security scan results.

@@ -364,13 +364,7 @@ fn from_spec(
             if s.sarif.is_empty() {
                 return Err(bad("security.sarif lists no report".into()));
             }
-            let fail_at = match s.fail_on.unwrap_or(spec::Severity::High) {
-                spec::Severity::Note => Severity::Note,
-                spec::Severity::Low => Severity::Low,
-                spec::Severity::Medium => Severity::Medium,
-                spec::Severity::High => Severity::High,
-                spec::Severity::Critical => Severity::Critical,
-            };
+            let fail_at = s.fail_on.unwrap_or(Severity::High);
             let paths: Vec<String> = s.sarif.iter().map(|p| sub(p)).collect();
             Check::Security {
                 summary: load_sarif(paths.iter().map(Path::new))?,

@@ -16,78 +16,33 @@ use crate::error::text;
 
 const FORMAT: &str = "SARIF";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Severity {
-    Note,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
+/// The severity scale is the one `deployer.yml` uses (`fail-on:`); this module only maps
+/// SARIF's scores and levels onto it.
+pub use deployer_config::gates::Severity;
 
-impl Severity {
-    pub const ALL: [Severity; 5] = [
-        Severity::Note,
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Note => "note",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-
-    fn from_score(score: f64) -> Severity {
-        if score >= 9.0 {
-            Severity::Critical
-        } else if score >= 7.0 {
-            Severity::High
-        } else if score >= 4.0 {
-            Severity::Medium
-        } else if score > 0.0 {
-            Severity::Low
-        } else {
-            Severity::Note
-        }
-    }
-
-    fn from_level(level: &str) -> Option<Severity> {
-        match level {
-            "error" => Some(Severity::High),
-            "warning" => Some(Severity::Medium),
-            "note" => Some(Severity::Low),
-            "none" => Some(Severity::Note),
-            _ => None,
-        }
+/// CVSS-style `security-severity` score → severity.
+fn severity_from_score(score: f64) -> Severity {
+    if score >= 9.0 {
+        Severity::Critical
+    } else if score >= 7.0 {
+        Severity::High
+    } else if score >= 4.0 {
+        Severity::Medium
+    } else if score > 0.0 {
+        Severity::Low
+    } else {
+        Severity::Note
     }
 }
 
-impl std::fmt::Display for Severity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let s = s.trim().to_ascii_lowercase();
-        Severity::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .or_else(|| (s == "error").then_some(Severity::High))
-            .or_else(|| (s == "warning").then_some(Severity::Medium))
-            .ok_or_else(|| {
-                format!("unknown severity {s:?}; use note, low, medium, high or critical")
-            })
+/// SARIF `level` → severity.
+fn severity_from_level(level: &str) -> Option<Severity> {
+    match level {
+        "error" => Some(Severity::High),
+        "warning" => Some(Severity::Medium),
+        "note" => Some(Severity::Low),
+        "none" => Some(Severity::Note),
+        _ => None,
     }
 }
 
@@ -248,10 +203,10 @@ fn severity_of(result: &Value, rule: Option<&Value>) -> Result<Severity, String>
         }
     };
     if let Some(s) = score(result)? {
-        return Ok(Severity::from_score(s));
+        return Ok(severity_from_score(s));
     }
     if let Some(s) = rule.map(score).transpose()?.flatten() {
-        return Ok(Severity::from_score(s));
+        return Ok(severity_from_score(s));
     }
     let level = result
         .get("level")
@@ -261,7 +216,7 @@ fn severity_of(result: &Value, rule: Option<&Value>) -> Result<Severity, String>
                 .and_then(Value::as_str)
         })
         .unwrap_or("warning");
-    Severity::from_level(level)
+    severity_from_level(level)
         .ok_or_else(|| format!("level {level:?} is not one of none, note, warning, error"))
 }
 
