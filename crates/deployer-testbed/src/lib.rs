@@ -58,3 +58,30 @@ pub fn workspace_root() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     here.ancestors().nth(2).map(PathBuf::from).unwrap_or(here)
 }
+
+/// A binary of this workspace (`ecs-deploy`, `ecs-sim`, ...) in the target directory of the
+/// running test. Tests in a package other than the binary's own cannot use
+/// `CARGO_BIN_EXE_*`; `cargo test --workspace` (scripts/test) builds every binary before any
+/// test runs, and a narrower run needs `cargo build --bins` first.
+pub fn workspace_binary(name: &str) -> Option<PathBuf> {
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    // The test executable lives in <target>/<profile>/deps; its profile is the one to use.
+    let profile_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(PathBuf::from))
+        .filter(|dir| dir.starts_with(&target_dir))
+        .unwrap_or_else(|| target_dir.join("debug"));
+    let path = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if path.is_file() {
+        Some(path)
+    } else {
+        skip_or_fail(&format!(
+            "the `{name}` binary at {} (run `cargo build --bins` first, or use scripts/test)",
+            path.display()
+        ))
+        .map(PathBuf::from)
+    }
+}
