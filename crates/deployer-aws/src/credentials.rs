@@ -5,12 +5,19 @@
 //! (see the `endpoint_env` integration test); [`LoadOptions::endpoint_url`] is an explicit
 //! override used by tests that must not touch the process environment.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
+use aws_config::identity::IdentityCache;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 use aws_smithy_types::retry::RetryConfig;
 
 use crate::error::{Error, Result};
@@ -59,14 +66,156 @@ pub struct LoadOptions {
     pub max_attempts: Option<u32>,
     /// Role session duration; default 3600 s.
     pub duration_seconds: Option<i32>,
+    /// Per-attempt timeout of every AWS call (a hung endpoint costs at most this per
+    /// attempt); default 30 s.
+    pub attempt_timeout: Option<Duration>,
+    /// Timeout of a whole AWS call, retries included; default 120 s.
+    pub operation_timeout: Option<Duration>,
+    /// Assumed-role credentials are renewed this long before they expire; default 5 min.
+    pub refresh_margin: Option<Duration>,
+}
+
+const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// Bumped each time AWS answers ExpiredToken: every [`Refresher`] whose credentials were
+/// fetched before that renews them on the next call. Process-wide because the retry
+/// classifier sees only the HTTP exchange, not which provider signed it; a needless renewal
+/// costs one STS call, a missed one a failed deploy.
+static EXPIRED_GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Refreshing providers built in this process: only then is ExpiredToken worth a retry.
+static REFRESHING_PROVIDERS: AtomicU64 = AtomicU64::new(0);
+
+/// The assumed role (OIDC → AssumeRoleWithWebIdentity, or default chain → AssumeRole, plus
+/// the optional second hop), renewed before expiry and after an ExpiredToken answer.
+#[derive(Debug)]
+struct Refresher {
+    base: SdkConfig,
+    role: String,
+    chain: Option<String>,
+    session: String,
+    duration: i32,
+    oidc: Option<OidcRequest>,
+    margin: Duration,
+    /// The credentials and the [`EXPIRED_GENERATION`] they were fetched at.
+    cache: tokio::sync::Mutex<Option<(Credentials, u64, SystemTime)>>,
+}
+
+impl Refresher {
+    async fn fetch(&self) -> Result<Credentials> {
+        let mut creds = match &self.oidc {
+            // The JWT is short-lived (minutes): fetch a new one for every assume.
+            Some(request) => {
+                let jwt = fetch_oidc_token(request).await?;
+                assume_with_web_identity(&self.base, &self.role, &self.session, &jwt, self.duration)
+                    .await?
+            }
+            None => assume_role(&self.base, &self.role, &self.session, self.duration).await?,
+        };
+        if let Some(chain) = &self.chain {
+            let hop = with_credentials(&self.base, creds.clone());
+            creds = assume_role(&hop, chain, &self.session, self.duration).await?;
+        }
+        Ok(creds)
+    }
+
+    async fn get(&self) -> Result<Credentials> {
+        let mut cache = self.cache.lock().await;
+        let generation = EXPIRED_GENERATION.load(Ordering::SeqCst);
+        let now = SystemTime::now();
+        if let Some((creds, fetched_generation, fetched_at)) = cache.as_ref()
+            && *fetched_generation == generation
+            && still_fresh(creds.expiry(), *fetched_at, now, self.margin)
+        {
+            return Ok(creds.clone());
+        }
+        let fresh = self.fetch().await?;
+        *cache = Some((fresh.clone(), generation, now));
+        Ok(fresh)
+    }
+}
+
+/// Fresh until `margin` before expiry; the margin shrinks to half the lifetime for short
+/// sessions, so they are not renewed on every call.
+fn still_fresh(
+    expiry: Option<SystemTime>,
+    fetched_at: SystemTime,
+    now: SystemTime,
+    margin: Duration,
+) -> bool {
+    let Some(expiry) = expiry else {
+        return true;
+    };
+    let lifetime = expiry.duration_since(fetched_at).unwrap_or(Duration::ZERO);
+    let margin = margin.min(lifetime / 2);
+    now + margin < expiry
+}
+
+#[derive(Debug, Clone)]
+struct RefreshingCredentials {
+    inner: Arc<Refresher>,
+}
+
+impl ProvideCredentials for RefreshingCredentials {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            self.inner
+                .get()
+                .await
+                .map_err(CredentialsError::provider_error)
+        })
+    }
+}
+
+/// Retries a call AWS refused with ExpiredToken(Exception), after telling the refreshing
+/// providers to renew: the retry is signed with new credentials. Added to every ECS and
+/// CloudWatch Logs client ([`crate::ecs::Ecs::new`], [`crate::logs::Logs::new`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExpiredTokenRetry;
+
+impl ClassifyRetry for ExpiredTokenRetry {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let Some(resp) = ctx.response() else {
+            return RetryAction::NoActionIndicated;
+        };
+        if !matches!(resp.status().as_u16(), 400 | 403) {
+            return RetryAction::NoActionIndicated;
+        }
+        let in_header = resp
+            .headers()
+            .get("x-amzn-errortype")
+            .is_some_and(|v| v.contains("ExpiredToken"));
+        let in_body = resp
+            .body()
+            .bytes()
+            .is_some_and(|b| b.windows(12).any(|w| w == b"ExpiredToken"));
+        if !(in_header || in_body) {
+            return RetryAction::NoActionIndicated;
+        }
+        EXPIRED_GENERATION.fetch_add(1, Ordering::SeqCst);
+        if REFRESHING_PROVIDERS.load(Ordering::SeqCst) > 0 {
+            RetryAction::transient_error()
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "deployer ExpiredToken → renew credentials"
+    }
 }
 
 /// What the commands use: the SDK config plus what we know about the credentials.
 #[derive(Debug, Clone)]
 pub struct AwsContext {
     pub config: SdkConfig,
-    /// When the assumed-role credentials expire (None: unknown / long-lived).
+    /// When the first assumed-role credentials expire (None: unknown / long-lived).
     pub expiration: Option<SystemTime>,
+    /// The role is assumed again (OIDC token fetched again) before the credentials expire
+    /// or after AWS answers ExpiredToken, so long waits outlive one session.
+    pub refreshable: bool,
     /// How the credentials were obtained, for the summary.
     pub source: String,
 }
@@ -127,11 +276,18 @@ pub fn session_name_from_env() -> String {
 
 impl AwsContext {
     pub async fn load(opts: LoadOptions) -> Result<AwsContext> {
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .operation_attempt_timeout(opts.attempt_timeout.unwrap_or(Duration::from_secs(30)))
+            .operation_timeout(opts.operation_timeout.unwrap_or(Duration::from_secs(120)))
+            .build();
         let retry = RetryConfig::standard()
             .with_max_attempts(opts.max_attempts.unwrap_or(8))
             .with_initial_backoff(Duration::from_millis(500))
             .with_max_backoff(Duration::from_secs(20));
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(retry)
+            .timeout_config(timeouts);
         if let Some(region) = opts.region.clone().filter(|r| !r.is_empty()) {
             loader = loader.region(Region::new(region));
         }
@@ -151,6 +307,7 @@ impl AwsContext {
             return Ok(AwsContext {
                 config: base,
                 expiration: None,
+                refreshable: false,
                 source: "default credential chain".into(),
             });
         };
@@ -162,13 +319,8 @@ impl AwsContext {
             .unwrap_or_else(session_name_from_env);
         let duration = opts.duration_seconds.unwrap_or(3600);
         let oidc = opts.oidc.clone().or_else(OidcRequest::from_env);
-        let (mut creds, mut source) = match oidc {
-            Some(request) => {
-                let jwt = fetch_oidc_token(&request).await?;
-                let creds =
-                    assume_with_web_identity(&base, &role, &session, &jwt, duration).await?;
-                (creds, format!("OIDC web identity → {role}"))
-            }
+        let mut source = match &oidc {
+            Some(_) => format!("OIDC web identity → {role}"),
             None => {
                 let provider = base.credentials_provider().ok_or_else(|| {
                     Error::BadInput(format!(
@@ -183,20 +335,42 @@ impl AwsContext {
                          and the default AWS credential chain has no credentials to assume it with: {e}"
                     ))
                 })?;
-                let creds = assume_role(&base, &role, &session, duration).await?;
-                (creds, format!("default chain → {role}"))
+                format!("default chain → {role}")
             }
         };
-        if let Some(chain) = opts.chain_role.clone().filter(|r| !r.is_empty()) {
-            validate_role_arn(&chain, "chain-role")?;
-            let hop = with_credentials(&base, creds.clone());
-            creds = assume_role(&hop, &chain, &session, duration).await?;
+        let chain = opts.chain_role.clone().filter(|r| !r.is_empty());
+        if let Some(chain) = &chain {
+            validate_role_arn(chain, "chain-role")?;
             source.push_str(&format!(" → {chain}"));
         }
-        let expiration = creds.expiry();
+        let refresher = Arc::new(Refresher {
+            base: base.clone(),
+            role,
+            chain,
+            session,
+            duration,
+            oidc,
+            margin: opts.refresh_margin.unwrap_or(DEFAULT_REFRESH_MARGIN),
+            cache: tokio::sync::Mutex::new(None),
+        });
+        // The first set now, so a refused OIDC token or trust policy is reported up front.
+        let creds = refresher.get().await?;
+        REFRESHING_PROVIDERS.fetch_add(1, Ordering::SeqCst);
+        let config = base
+            .clone()
+            .into_builder()
+            // Our provider caches and knows when to refresh (before expiry, or after AWS
+            // answered ExpiredToken); the SDK's cache would hold expired keys until their
+            // stated expiry.
+            .identity_cache(IdentityCache::no_cache())
+            .credentials_provider(SharedCredentialsProvider::new(RefreshingCredentials {
+                inner: refresher,
+            }))
+            .build();
         Ok(AwsContext {
-            config: with_credentials(&base, creds),
-            expiration,
+            config,
+            expiration: creds.expiry(),
+            refreshable: true,
             source,
         })
     }
@@ -222,6 +396,9 @@ impl AwsContext {
 
     /// A warning when the credentials expire before `deadline` (long deploy waits).
     pub fn expiry_warning(&self, deadline: SystemTime) -> Option<String> {
+        if self.refreshable {
+            return None;
+        }
         let exp = self.expiration?;
         if exp < deadline {
             let left = exp
@@ -285,14 +462,19 @@ pub async fn fetch_oidc_token(request: &OidcRequest) -> Result<String> {
                 let body: serde_json::Value = resp
                     .json()
                     .await
-                    .map_err(|e| Error::Failed(format!("the GitHub OIDC token service answered with something that is not JSON: {e}")))?;
+                    .map_err(|e| Error::BadInput(format!(
+                        "the GitHub OIDC token service answered with something that is not JSON ({e}); \
+                         check ACTIONS_ID_TOKEN_REQUEST_URL: on a runner it is set by `permissions: id-token: write`"
+                    )))?;
                 let Some(value) = body
                     .get("value")
                     .and_then(|v| v.as_str())
                     .filter(|v| !v.is_empty())
                 else {
-                    return Err(Error::Failed(
-                        "the GitHub OIDC token service answered without a `value` field".into(),
+                    return Err(Error::BadInput(
+                        "the GitHub OIDC token service answered without a `value` field; check \
+                         ACTIONS_ID_TOKEN_REQUEST_URL: on a runner it is set by `permissions: id-token: write`"
+                            .into(),
                     ));
                 };
                 deployer_core::mask::add(value);
@@ -371,6 +553,9 @@ async fn assume_with_web_identity(
                         | Some(AssumeRoleWithWebIdentityError::InvalidIdentityTokenException(_))
                 );
                 let e = Error::aws("AssumeRoleWithWebIdentity", err);
+                if matches!(e, Error::BadInput(_)) {
+                    return Err(e);
+                }
                 if !retryable {
                     return Err(Error::Failed(format!(
                         "{e}. Check the role's trust policy: it must trust token.actions.githubusercontent.com \
@@ -457,6 +642,7 @@ mod tests {
         let ctx = AwsContext {
             config,
             expiration: Some(now + Duration::from_secs(600)),
+            refreshable: false,
             source: "t".into(),
         };
         assert!(
@@ -472,6 +658,40 @@ mod tests {
             ctx.expiry_warning(now + Duration::from_secs(90_000))
                 .is_none()
         );
+    }
+
+    #[test]
+    fn renewal_comes_before_expiry_and_short_sessions_are_not_renewed_every_call() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let hour = Some(t0 + Duration::from_secs(3600));
+        let margin = Duration::from_secs(300);
+        assert!(still_fresh(
+            hour,
+            t0,
+            t0 + Duration::from_secs(3000),
+            margin
+        ));
+        assert!(!still_fresh(
+            hour,
+            t0,
+            t0 + Duration::from_secs(3301),
+            margin
+        ));
+        // A 60 s session is renewed after 30 s, not at once.
+        let short = Some(t0 + Duration::from_secs(60));
+        assert!(still_fresh(short, t0, t0 + Duration::from_secs(29), margin));
+        assert!(!still_fresh(
+            short,
+            t0,
+            t0 + Duration::from_secs(31),
+            margin
+        ));
+        assert!(still_fresh(
+            None,
+            t0,
+            t0 + Duration::from_secs(99_999),
+            margin
+        ));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! the service deployment → wait → on failure roll back (or stop, or leave) and wait again.
 
 use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -68,6 +70,10 @@ pub enum Status {
     Reached,
     Failed,
     TimedOut,
+    /// The run was cancelled (SIGINT/SIGTERM) while the deployment was in flight.
+    Cancelled,
+    /// ECS could not be read for too long: the outcome is not known.
+    Unknown,
 }
 
 impl Status {
@@ -78,6 +84,8 @@ impl Status {
             Status::Reached => "reached",
             Status::Failed => "failed",
             Status::TimedOut => "timed-out",
+            Status::Cancelled => "cancelled",
+            Status::Unknown => "unknown",
         }
     }
     pub fn ok(&self) -> bool {
@@ -201,9 +209,11 @@ async fn find_deployment(
     // Lower bound in the server's clock: the primary deployment's createdAt.
     let since = after.primary().and_then(|p| p.created_at).map(|t| t - 2.0);
     for attempt in 0..10 {
+        // Errors (throttling, 5xx) here only delay identification: UpdateService is done.
         let list = ecs
             .list_service_deployments(&req.cluster, &req.service, since)
-            .await?;
+            .await
+            .unwrap_or_default();
         for d in &list {
             if before.current_service_deployment.as_deref() == Some(d.arn.as_str()) {
                 continue;
@@ -350,6 +360,85 @@ pub async fn deploy_service(
     execute_plan(ecs, logs, req, plan, say).await
 }
 
+/// A deployment is in flight: the service has more than one deployment (old tasks still
+/// being replaced).
+fn in_flight(svc: &ServiceInfo) -> bool {
+    svc.deployments.len() > 1
+}
+
+/// Another deployment of the service is in progress (a second run, someone in the console):
+/// deploying now would supersede it, and rendering from the live task definition would carry
+/// its changes even if it later rolls back. So wait for it to end (up to the wait timeout),
+/// then plan from the settled service.
+async fn wait_for_other_deployment(
+    ecs: &Ecs,
+    req: &DeployRequest,
+    mut svc: ServiceInfo,
+    say: &dyn Fn(&str),
+) -> Result<ServiceInfo> {
+    if !in_flight(&svc) {
+        return Ok(svc);
+    }
+    let started = Instant::now();
+    let mut other = svc.current_service_deployment.clone().unwrap_or_default();
+    if other.is_empty() {
+        other = ecs
+            .list_service_deployments(&req.cluster, &req.service, None)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .find(|d| matches!(d.status.as_str(), "IN_PROGRESS" | "PENDING"))
+            .map(|d| d.arn)
+            .unwrap_or_else(|| "(no service-deployment ARN)".into());
+    }
+    let other_td = short_td(&svc.task_definition).to_string();
+    say(&format!(
+        "[{}] another deployment is in progress ({other}, {other_td}); waiting for it to finish before deploying",
+        req.service
+    ));
+    let mut last_print = Instant::now();
+    while in_flight(&svc) {
+        if started.elapsed() >= req.watch.judge.timeout {
+            return Err(Error::Failed(format!(
+                "service `{}` has had another deployment in progress ({other}, {other_td}) for {} s; \
+                 not deploying over it. Wait for it to finish (`aws ecs describe-service-deployments \
+                 --service-deployment-arns {other}`), continue it if it is a paused blue/green deployment \
+                 (`ecs-deploy --continue`), or roll it back (`rollback --cluster {} --service {}`), then re-run",
+                req.service,
+                started.elapsed().as_secs(),
+                req.cluster,
+                req.service
+            )));
+        }
+        tokio::time::sleep(req.watch.poll_interval).await;
+        match ecs.describe_service(&req.cluster, &req.service).await {
+            Ok(s) => svc = s,
+            Err(e) => say(&format!(
+                "[{}] could not read the service (will retry): {e}",
+                req.service
+            )),
+        }
+        if last_print.elapsed() >= req.watch.progress_every {
+            say(&format!(
+                "[{}] still waiting for {other} · {} running, {} pending, {} desired · {} s",
+                req.service,
+                svc.running,
+                svc.pending,
+                svc.desired,
+                started.elapsed().as_secs()
+            ));
+            last_print = Instant::now();
+        }
+    }
+    say(&format!(
+        "[{}] the other deployment ended after {} s; the service runs {}",
+        req.service,
+        started.elapsed().as_secs(),
+        short_td(&svc.task_definition)
+    ));
+    Ok(svc)
+}
+
 /// First half of [`deploy_service`]: checks the service, renders the definition and
 /// registers it when it changed. Nothing is deployed yet.
 pub async fn plan_service(ecs: &Ecs, req: &DeployRequest, say: &dyn Fn(&str)) -> Result<Plan> {
@@ -373,6 +462,11 @@ pub async fn plan_service(ecs: &Ecs, req: &DeployRequest, say: &dyn Fn(&str)) ->
             )));
         }
     }
+    let before = if req.continue_deployment {
+        before
+    } else {
+        wait_for_other_deployment(ecs, req, before, say).await?
+    };
     report.previous_task_definition_arn = before.task_definition.clone();
     report.desired = before.desired;
 
@@ -472,6 +566,14 @@ pub async fn plan_service(ecs: &Ecs, req: &DeployRequest, say: &dyn Fn(&str)) ->
     })
 }
 
+/// Resolves (with the signal's name) when the run is cancelled; see `cli::cancelled`.
+pub type Cancel = Pin<Box<dyn Future<Output = &'static str> + Send>>;
+
+/// A [`Cancel`] that never fires.
+pub fn never_cancelled() -> Cancel {
+    Box::pin(std::future::pending())
+}
+
 /// Second half of [`deploy_service`]: UpdateService (or ContinueServiceDeployment), wait
 /// for the verdict, roll back on failure as `req.on_failure` says.
 pub async fn execute_plan(
@@ -480,6 +582,21 @@ pub async fn execute_plan(
     req: &DeployRequest,
     plan: Plan,
     say: &dyn Fn(&str),
+) -> Result<DeployReport> {
+    execute_plan_cancellable(ecs, logs, req, plan, say, never_cancelled()).await
+}
+
+/// [`execute_plan`] that stops waiting when `cancel` fires (the workflow was cancelled):
+/// a few quick calls settle what happens to the deployment in flight (see
+/// [`on_cancel`]) and the report says so, with status [`Status::Cancelled`] unless the
+/// deployment had already finished.
+pub async fn execute_plan_cancellable(
+    ecs: &Ecs,
+    logs: &Logs,
+    req: &DeployRequest,
+    plan: Plan,
+    say: &dyn Fn(&str),
+    mut cancel: Cancel,
 ) -> Result<DeployReport> {
     let Plan {
         before,
@@ -508,30 +625,218 @@ pub async fn execute_plan(
     report
         .timeline
         .push((started.elapsed().as_secs(), "UpdateService".into()));
-    let arn = find_deployment(ecs, req, &before, &after, &td_arn).await?;
-    if arn.is_empty() {
-        say(&format!(
-            "[{}] could not identify the service deployment (service-deployments API unavailable?); judging from the service's deployments",
-            req.service
-        ));
-    } else {
-        say(&format!("[{}] service deployment {arn}", req.service));
-    }
-    report.service_deployment_arn = arn.clone();
-    let target = WatchTarget {
-        cluster: req.cluster.clone(),
-        service: req.service.clone(),
-        deployment_arn: arn,
-        task_definition: td_arn,
-        task_definition_json: td_json,
-        seen_events: before
-            .events
-            .iter()
-            .map(|e| e.id.clone())
-            .collect::<BTreeSet<_>>(),
+    let found = std::sync::Mutex::new(String::new());
+    let watched = async {
+        let arn = find_deployment(ecs, req, &before, &after, &td_arn).await?;
+        if let Ok(mut f) = found.lock() {
+            f.clone_from(&arn);
+        }
+        if arn.is_empty() {
+            say(&format!(
+                "[{}] could not identify the service deployment (service-deployments API unavailable?); judging from the service's deployments",
+                req.service
+            ));
+        } else {
+            say(&format!("[{}] service deployment {arn}", req.service));
+        }
+        let target = WatchTarget {
+            cluster: req.cluster.clone(),
+            service: req.service.clone(),
+            deployment_arn: arn.clone(),
+            task_definition: td_arn.clone(),
+            task_definition_json: td_json,
+            seen_events: before
+                .events
+                .iter()
+                .map(|e| e.id.clone())
+                .collect::<BTreeSet<_>>(),
+        };
+        let outcome = wait::watch(ecs, logs, &target, &req.watch, say).await?;
+        Ok::<_, Error>((arn, outcome))
     };
-    let outcome = wait::watch(ecs, logs, &target, &req.watch, say).await?;
-    finish(ecs, logs, req, report, outcome, &before, started, say).await
+    let (arn, outcome) = tokio::select! {
+        r = watched => r?,
+        signal = &mut cancel => {
+            let arn = found.lock().map(|f| f.clone()).unwrap_or_default();
+            report.service_deployment_arn = arn;
+            return Ok(on_cancel(ecs, req, report, signal, started, say).await);
+        }
+    };
+    report.service_deployment_arn = arn;
+    tokio::select! {
+        r = finish(ecs, logs, req, report.clone(), outcome.clone(), &before, started, say) => r,
+        signal = &mut cancel => {
+            // Cancelled during the rollback wait: the verdict stands, the rollback goes on.
+            let mut report = report;
+            apply_verdict(req, &mut report, &outcome, say);
+            report.rollback = Some(RollbackReport {
+                action: "rollback after the failure".into(),
+                to_task_definition: Some(before.task_definition.clone()),
+                final_status: format!(
+                    "cancelled ({signal}) while waiting for it; it continues in ECS — check with \
+                     `aws ecs describe-services --cluster {} --services {}`",
+                    req.cluster, req.service
+                ),
+                ok: false,
+            });
+            report.duration = started.elapsed();
+            Ok(report)
+        }
+    }
+}
+
+/// Bounds each call made after a cancellation: GitHub sends SIGKILL ~10 s after SIGINT.
+const CANCEL_CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+fn bounded_call<F: Future>(f: F) -> tokio::time::Timeout<F> {
+    tokio::time::timeout(CANCEL_CALL_TIMEOUT, f)
+}
+
+/// The run was cancelled while `report`'s deployment was in flight. One look at the
+/// deployment (it may have just finished: then that is the verdict), then, if it is still in
+/// progress, what `on_failure` says: Rollback → StopServiceDeployment(ROLLBACK), Stop →
+/// StopServiceDeployment(ABORT), Leave → nothing. The report says what is in flight and how
+/// to check on it.
+pub async fn on_cancel(
+    ecs: &Ecs,
+    req: &DeployRequest,
+    mut report: DeployReport,
+    signal: &str,
+    started: Instant,
+    say: &dyn Fn(&str),
+) -> DeployReport {
+    report.status = Status::Cancelled;
+    report
+        .timeline
+        .push((started.elapsed().as_secs(), format!("cancelled ({signal})")));
+    say(&format!(
+        "[{}] cancelled ({signal}) while deploying {}",
+        req.service,
+        short_td(&report.task_definition_arn)
+    ));
+    let mut arn = report.service_deployment_arn.clone();
+    if arn.is_empty()
+        && let Ok(Ok(svc)) = bounded_call(ecs.describe_service(&req.cluster, &req.service)).await
+        && svc.task_definition == report.task_definition_arn
+    {
+        arn = svc.current_service_deployment.unwrap_or_default();
+        report.service_deployment_arn.clone_from(&arn);
+    }
+    let check = if arn.is_empty() {
+        format!(
+            "aws ecs describe-services --cluster {} --services {}",
+            req.cluster, req.service
+        )
+    } else {
+        format!("aws ecs describe-service-deployments --service-deployment-arns {arn}")
+    };
+    let back = format!(
+        "rollback --cluster {} --service {}",
+        req.cluster, req.service
+    );
+    let what = format!(
+        "deployment {} of {}",
+        if arn.is_empty() {
+            "(ARN unknown)"
+        } else {
+            &arn
+        },
+        short_td(&report.task_definition_arn)
+    );
+    let status = if arn.is_empty() {
+        None
+    } else {
+        bounded_call(ecs.describe_service_deployment(&arn))
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .map(|d| d.status)
+    };
+    match status.as_deref() {
+        Some("SUCCESSFUL") => {
+            let serving = bounded_call(ecs.describe_service(&req.cluster, &req.service))
+                .await
+                .ok()
+                .and_then(|r| r.ok())
+                .is_some_and(|s| s.task_definition == report.task_definition_arn);
+            if serving {
+                report.status = Status::Succeeded;
+                report.next_step = Some(format!(
+                    "cancelled ({signal}) just after {what} finished SUCCESSFUL; it is serving"
+                ));
+                report.duration = started.elapsed();
+                return report;
+            }
+        }
+        Some(s) if dep_terminal(s) || s.starts_with("ROLLBACK") => {
+            report.next_step = Some(format!(
+                "cancelled ({signal}); {what} had already ended {s}: it did not deploy. Check with `{check}`"
+            ));
+            report.duration = started.elapsed();
+            return report;
+        }
+        _ => {}
+    }
+    let previous = short_td(&report.previous_task_definition_arn).to_string();
+    let next = match req.on_failure {
+        OnFailure::Rollback | OnFailure::Stop if !arn.is_empty() => {
+            let rollback = req.on_failure == OnFailure::Rollback;
+            let action = if rollback {
+                "StopServiceDeployment(ROLLBACK)"
+            } else {
+                "StopServiceDeployment(ABORT)"
+            };
+            say(&format!("[{}] {action} on {arn}", req.service));
+            let res = bounded_call(ecs.stop_service_deployment(&arn, rollback)).await;
+            let (ok, final_status) = match res {
+                Ok(Ok(())) => (
+                    true,
+                    if rollback {
+                        "ROLLBACK_REQUESTED".to_string()
+                    } else {
+                        "STOP_REQUESTED".to_string()
+                    },
+                ),
+                Ok(Err(e)) => (false, format!("request failed: {e}")),
+                Err(_) => (false, "request timed out".to_string()),
+            };
+            report.rollback = Some(RollbackReport {
+                action: action.into(),
+                to_task_definition: rollback.then(|| report.previous_task_definition_arn.clone()),
+                final_status,
+                ok,
+            });
+            match (ok, rollback) {
+                (true, true) => format!(
+                    "cancelled ({signal}) while {what} was in progress; rollback to {previous} requested \
+                     (StopServiceDeployment ROLLBACK); it continues in ECS. Check with `{check}`"
+                ),
+                (true, false) => format!(
+                    "cancelled ({signal}) while {what} was in progress; it was asked to stop \
+                     (StopServiceDeployment ABORT): the tasks it started keep running until you deploy \
+                     or roll back. Check with `{check}`; go back with `{back}`"
+                ),
+                (false, _) => format!(
+                    "cancelled ({signal}) while {what} was in progress; asking ECS to {} it failed, \
+                     so it continues on its own. Check with `{check}`; go back with `{back}`",
+                    if rollback { "roll back" } else { "stop" }
+                ),
+            }
+        }
+        _ => format!(
+            "cancelled ({signal}) while {what} was in progress; it was left running and continues in \
+             ECS (on-failure={}). Check with `{check}`; go back to {previous} with `{back}`",
+            match req.on_failure {
+                OnFailure::Leave => "leave",
+                OnFailure::Stop => "stop",
+                OnFailure::Rollback => "rollback",
+            }
+        ),
+    };
+    say(&format!("[{}] {next}", req.service));
+    report.next_step = Some(next);
+    report.duration = started.elapsed();
+    report
 }
 
 async fn continue_paused(
@@ -616,26 +921,17 @@ async fn continue_paused(
     finish(ecs, logs, req, report, outcome, before, started, say).await
 }
 
-#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename the list
-async fn finish(
-    ecs: &Ecs,
-    logs: &Logs,
+/// Sets status, cause and next step from the watch's verdict.
+fn apply_verdict(
     req: &DeployRequest,
-    mut report: DeployReport,
-    outcome: Outcome,
-    before: &ServiceInfo,
-    started: Instant,
+    report: &mut DeployReport,
+    outcome: &Outcome,
     say: &dyn Fn(&str),
-) -> Result<DeployReport> {
+) {
     report.timeline.extend(outcome.timeline.iter().cloned());
     report.log_lines = outcome.log_lines.clone();
     report.running = outcome.running;
     report.desired = outcome.desired;
-    let last_status = outcome
-        .last
-        .as_ref()
-        .map(|d| d.status.clone())
-        .unwrap_or_default();
     match &outcome.verdict {
         Verdict::Success => report.status = Status::Succeeded,
         Verdict::Reached { stage, hook_id } => {
@@ -693,8 +989,52 @@ async fn finish(
                 }
             ));
         }
+        Verdict::Unknown(why) => {
+            report.status = Status::Unknown;
+            let arn = &report.service_deployment_arn;
+            let check = if arn.is_empty() {
+                format!(
+                    "aws ecs describe-services --cluster {} --services {}",
+                    req.cluster, req.service
+                )
+            } else {
+                format!("aws ecs describe-service-deployments --service-deployment-arns {arn}")
+            };
+            report.next_step = Some(format!(
+                "the outcome is UNKNOWN: deployer lost contact with ECS ({why}). The deployment of {} \
+                 was left as it is and may still succeed or fail on its own; nothing was rolled back. \
+                 Check it with `{check}`; if it is not what you want, run `rollback --cluster {} --service {}`",
+                short_td(&report.task_definition_arn),
+                req.cluster,
+                req.service
+            ));
+            say(&format!(
+                "[{}] ❓ {}",
+                req.service,
+                report.next_step.clone().unwrap_or_default()
+            ));
+        }
         Verdict::InProgress => {}
     }
+}
+
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename the list
+async fn finish(
+    ecs: &Ecs,
+    logs: &Logs,
+    req: &DeployRequest,
+    mut report: DeployReport,
+    outcome: Outcome,
+    before: &ServiceInfo,
+    started: Instant,
+    say: &dyn Fn(&str),
+) -> Result<DeployReport> {
+    apply_verdict(req, &mut report, &outcome, say);
+    let last_status = outcome
+        .last
+        .as_ref()
+        .map(|d| d.status.clone())
+        .unwrap_or_default();
     let superseded = matches!(&report.cause, Some(c) if c.kind == wait::CauseKind::Superseded);
     if matches!(report.status, Status::Failed | Status::TimedOut) && !superseded {
         report.rollback = on_failure(ecs, logs, req, &report, &last_status, before, say).await;

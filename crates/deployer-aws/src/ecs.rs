@@ -195,7 +195,11 @@ fn task_info(task: &t::Task) -> TaskInfo {
 impl Ecs {
     pub fn new(config: &SdkConfig) -> Ecs {
         Ecs {
-            client: aws_sdk_ecs::Client::new(config),
+            client: aws_sdk_ecs::Client::from_conf(
+                aws_sdk_ecs::config::Builder::from(config)
+                    .retry_classifier(crate::credentials::ExpiredTokenRetry)
+                    .build(),
+            ),
         }
     }
 
@@ -378,7 +382,21 @@ impl Ecs {
         req.send()
             .await
             .map_err(|e| Error::aws("UpdateService", e))?;
-        self.describe_service(cluster, service).await
+        // The update is made: a throttled or failed read now must not turn into "the deploy
+        // failed" while ECS rolls it out. Retry the read a while before giving up.
+        let mut last = None;
+        for attempt in 0..8u32 {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(500 * u64::from(attempt)))
+                    .await;
+            }
+            match self.describe_service(cluster, service).await {
+                Ok(svc) => return Ok(svc),
+                Err(e @ Error::BadInput(_)) => return Err(e),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::Failed("DescribeServices gave nothing".into())))
     }
 
     pub async fn list_service_deployments(

@@ -50,7 +50,11 @@ pub struct Logs {
 impl Logs {
     pub fn new(config: &SdkConfig) -> Logs {
         Logs {
-            client: aws_sdk_cloudwatchlogs::Client::new(config),
+            client: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(config)
+                    .retry_classifier(crate::credentials::ExpiredTokenRetry)
+                    .build(),
+            ),
         }
     }
 

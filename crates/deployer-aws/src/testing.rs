@@ -46,6 +46,7 @@ pub fn deploy_request(cluster: &str, service: &str, image: &str) -> crate::deplo
             poll_interval: Duration::from_millis(200),
             progress_every: Duration::from_secs(2),
             log_lines: 20,
+            max_unreachable: Duration::from_secs(60),
         },
         continue_deployment: false,
     }
@@ -159,4 +160,65 @@ pub async fn create_service(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("initial deployment of {name} never finished");
+}
+
+/// What a cancelled binary did: its exit code (None: killed by a signal) and everything it
+/// printed (stdout then stderr).
+#[derive(Debug)]
+pub struct Cancelled {
+    pub code: Option<i32>,
+    pub text: String,
+}
+
+/// Runs `cmd` (stdout/stderr to files in `dir`), sends SIGTERM once its stdout contains
+/// `marker`, as GitHub does when a workflow run is cancelled, and waits for it to exit.
+/// Panics if the marker never shows up or the process outlives the 10 s GitHub gives it
+/// before SIGKILL.
+pub fn run_and_cancel(
+    mut cmd: std::process::Command,
+    dir: &std::path::Path,
+    marker: &str,
+) -> Cancelled {
+    let out_path = dir.join("stdout.txt");
+    let err_path = dir.join("stderr.txt");
+    let out = std::fs::File::create(&out_path).expect("stdout file");
+    let err = std::fs::File::create(&err_path).expect("stderr file");
+    let mut child = cmd.stdout(out).stderr(err).spawn().expect("spawn");
+    let read = || {
+        std::fs::read_to_string(&out_path).unwrap_or_default()
+            + &std::fs::read_to_string(&err_path).unwrap_or_default()
+    };
+    let started = std::time::Instant::now();
+    while !read().contains(marker) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("exited ({status}) before `{marker}`:\n{}", read());
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("`{marker}` never showed up:\n{}", read());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -TERM failed");
+    let signalled = std::time::Instant::now();
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Cancelled {
+                code: status.code(),
+                text: read(),
+            };
+        }
+        if signalled.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!(
+                "still running 10 s after SIGTERM (GitHub would SIGKILL it now):\n{}",
+                read()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

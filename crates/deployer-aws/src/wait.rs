@@ -144,6 +144,9 @@ pub enum Verdict {
     },
     Failed(Cause),
     TimedOut,
+    /// ECS could not be read for too long (endpoint down, timeouts): the deployment may
+    /// still succeed or fail on its own. Never a success, never a failure.
+    Unknown(String),
 }
 
 const ROLLBACK_STATES: &[&str] = &[
@@ -522,6 +525,9 @@ pub struct WatchOptions {
     /// How often a progress line is printed at the least.
     pub progress_every: Duration,
     pub log_lines: usize,
+    /// How long ECS may stay unreadable (connection refused, timeouts, 5xx, throttling)
+    /// before the verdict is "unknown". Default 5 min.
+    pub max_unreachable: Duration,
 }
 
 impl Default for WatchOptions {
@@ -531,6 +537,7 @@ impl Default for WatchOptions {
             poll_interval: Duration::from_secs(5),
             progress_every: Duration::from_secs(15),
             log_lines: 20,
+            max_unreachable: Duration::from_secs(300),
         }
     }
 }
@@ -552,6 +559,27 @@ pub struct Outcome {
 fn jittered(d: Duration) -> Duration {
     let f: f64 = rand::random_range(0.9..=1.1);
     d.mul_f64(f)
+}
+
+/// Errors that say "ECS could not be reached / answer now", not "this request is wrong".
+fn is_transient(e: &Error) -> bool {
+    let t = e.to_string();
+    is_throttle(e)
+        || [
+            "dispatch failure",
+            "timeout",
+            "timed out",
+            "onnection",
+            "io error",
+            "ServerException",
+            "InternalFailure",
+            "ServiceUnavailable",
+            "ExpiredToken",
+            "response error",
+            "HTTP 5",
+        ]
+        .iter()
+        .any(|m| t.contains(m))
 }
 
 fn is_throttle(e: &Error) -> bool {
@@ -631,6 +659,7 @@ pub async fn watch(
     let mut timeline: Vec<(u64, String)> = Vec::new();
     let mut last_status = String::new();
     let mut consecutive_errors = 0u32;
+    let mut unreachable_since: Option<Duration> = None;
     let mut judge_opts = opts.judge.clone();
     judge_opts
         .non_essential
@@ -667,11 +696,20 @@ pub async fn watch(
         let (svc, dep, tasks) = match tick {
             Ok(v) => {
                 consecutive_errors = 0;
+                if let Some(since) = unreachable_since.take() {
+                    say(&format!(
+                        "[{}] ECS answers again after {} s",
+                        target.service,
+                        elapsed.saturating_sub(since).as_secs()
+                    ));
+                    timeline.push((elapsed.as_secs(), "ECS reachable again".into()));
+                }
                 interval = opts.poll_interval;
                 v
             }
             Err(e) => {
                 consecutive_errors += 1;
+                let since = *unreachable_since.get_or_insert(elapsed);
                 if is_throttle(&e) {
                     interval = (interval * 2).min(Duration::from_secs(60));
                     say(&format!(
@@ -685,12 +723,20 @@ pub async fn watch(
                         target.service
                     ));
                 }
-                if consecutive_errors >= 10 {
+                // A request ECS keeps refusing (access denied, service deleted) is an error;
+                // an ECS we cannot reach is not a verdict on the deployment.
+                if consecutive_errors >= 10 && !is_transient(&e) {
                     return Err(e);
                 }
-                if elapsed >= opts.judge.timeout {
+                let down = elapsed.saturating_sub(since);
+                if down >= opts.max_unreachable || elapsed >= opts.judge.timeout {
+                    let why = format!(
+                        "could not read the deployment state for {} s (last error: {e})",
+                        down.as_secs()
+                    );
+                    timeline.push((elapsed.as_secs(), format!("UNKNOWN: {why}")));
                     return Ok(Outcome {
-                        verdict: Verdict::TimedOut,
+                        verdict: Verdict::Unknown(why),
                         elapsed,
                         last: last_dep,
                         running,
@@ -806,6 +852,7 @@ pub fn verdict_label(v: &Verdict) -> String {
         Verdict::Reached { stage, .. } => format!("reached {stage}"),
         Verdict::Failed(c) => format!("FAILED: {}", c.kind.label()),
         Verdict::TimedOut => "TIMED OUT".into(),
+        Verdict::Unknown(_) => "UNKNOWN: lost contact with ECS".into(),
     }
 }
 

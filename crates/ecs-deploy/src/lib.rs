@@ -3,12 +3,12 @@
 use std::time::{Duration, SystemTime};
 
 use deployer_aws::cli::{
-    AwsArgs, aws_context, expand_image, identity_line, load_config, parse_duration,
+    AwsArgs, aws_context, cancelled, expand_image, identity_line, load_config, parse_duration,
     resolve_service, tokio_runtime,
 };
 use deployer_aws::deploy::{
-    DeployReport, DeployRequest, OnFailure, Source, Status, assign_images, execute_plan,
-    plan_service,
+    Cancel, DeployReport, DeployRequest, OnFailure, Source, Status, assign_images,
+    execute_plan_cancellable, plan_service,
 };
 use deployer_aws::ecs::{Ecs, short_td};
 use deployer_aws::logs::Logs;
@@ -341,8 +341,16 @@ async fn deploy_one(
     mut notes: Option<ServiceNotifications>,
     say: &dyn Fn(&str),
     warn: &dyn Fn(&str),
+    mut cancel: Cancel,
 ) -> (Result<DeployReport, Error>, Option<ServiceNotifications>) {
-    let plan = match plan_service(ecs, req, say).await {
+    let planned = tokio::select! {
+        p = plan_service(ecs, req, say) => p,
+        signal = &mut cancel => Err(Error::Failed(format!(
+            "cancelled ({signal}) before UpdateService: the service was not changed and keeps \
+             running what it ran (a task definition revision may have been registered; it serves nothing)"
+        ))),
+    };
+    let plan = match planned {
         Ok(p) => p,
         Err(e) => return (Err(e), None),
     };
@@ -357,7 +365,7 @@ async fn deploy_one(
             n.started(warn).await;
         }
     }
-    let result = execute_plan(ecs, logs, req, plan, say).await;
+    let result = execute_plan_cancellable(ecs, logs, req, plan, say, cancel).await;
     if let Some(n) = notes.as_mut() {
         n.finished(ecs, &result, req.watch.judge.wait_until, warn)
             .await;
@@ -386,6 +394,26 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
         let rt_ref: &Runtime = runtime;
         let say = |s: &str| rt_ref.say(s);
         let warn = |s: &str| rt_ref.warning(s, &Annotation::titled("notifications"));
+        // SIGINT/SIGTERM (a cancelled workflow) reaches every service's deploy at once.
+        let (signal_tx, signal_rx) = tokio::sync::watch::channel::<Option<&'static str>>(None);
+        tokio::spawn(async move {
+            let signal = cancelled().await;
+            let _ = signal_tx.send(Some(signal));
+            // Keep the sender: a dropped one would read as "cancelled" to the receivers.
+            std::future::pending::<()>().await;
+        });
+        let cancel_for = |mut rx: tokio::sync::watch::Receiver<Option<&'static str>>| -> Cancel {
+            Box::pin(async move {
+                let signal = match rx.wait_for(Option::is_some).await {
+                    Ok(v) => Some(v.unwrap_or("SIGTERM")),
+                    Err(_) => None,
+                };
+                match signal {
+                    Some(s) => s,
+                    None => std::future::pending().await,
+                }
+            })
+        };
         let mut config = args.notify.notifier_config();
         if reqs.len() == 1 {
             config.deployment_id = args.github_deployment_id;
@@ -396,7 +424,15 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
                 .notify
                 .enabled()
                 .then(|| ServiceNotifications::new(&config, subject));
-            deploy_one(&ecs, &logs, r, notes, &say, &warn)
+            deploy_one(
+                &ecs,
+                &logs,
+                r,
+                notes,
+                &say,
+                &warn,
+                cancel_for(signal_rx.clone()),
+            )
         });
         let results = futures_util::future::join_all(futures).await;
         Ok::<_, Error>((results, identity))
@@ -482,7 +518,7 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
                 r.service,
                 r.next_step.clone().unwrap_or_default()
             )),
-            Status::Failed | Status::TimedOut => {}
+            Status::Failed | Status::TimedOut | Status::Cancelled | Status::Unknown => {}
         }
     }
     // Errors: bad input wins (exit 2), then failures.
@@ -504,6 +540,12 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
                 r.service,
                 r.next_step.clone().unwrap_or_default()
             )),
+            Status::Cancelled | Status::Unknown => msg.push_str(&format!(
+                "{}: {} — {}\n",
+                r.service,
+                r.status.as_str(),
+                r.next_step.clone().unwrap_or_default()
+            )),
             _ => msg.push_str(&format!(
                 "{}: deploy of {} failed — {}",
                 r.service,
@@ -518,7 +560,12 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
                 b.final_status,
                 b.to_task_definition
                     .as_deref()
-                    .map(|t| format!(" (service now on {})", short_td(t)))
+                    .map(|t| if b.final_status.ends_with("_REQUESTED") {
+                        // Only asked for (a cancelled run): ECS has not got there yet.
+                        format!(" (going back to {})", short_td(t))
+                    } else {
+                        format!(" (service now on {})", short_td(t))
+                    })
                     .unwrap_or_default()
             ));
         }

@@ -131,6 +131,21 @@ impl ServiceNotifications {
                         .await;
                 }
             }
+            Status::Cancelled | Status::Unknown => {
+                // Only requested or not known: never announced as rolled back.
+                let cause = r
+                    .next_step
+                    .clone()
+                    .unwrap_or_else(|| format!("deploy {}", r.status.as_str()));
+                self.record.finish(DeploymentStatus::Failed, Some(cause));
+                self.send(
+                    Event::Failed {
+                        kind: FailureKind::Deploy,
+                    },
+                    warn,
+                )
+                .await;
+            }
             Status::Failed | Status::TimedOut => {
                 let cause = match (&r.cause, &r.next_step) {
                     (Some(_), _) => r.explain(),

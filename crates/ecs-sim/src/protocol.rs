@@ -44,6 +44,13 @@ impl ApiError {
     pub fn throttled() -> ApiError {
         ApiError::new(400, "ThrottlingException", "Rate exceeded")
     }
+    pub fn expired_token() -> ApiError {
+        ApiError::new(
+            400,
+            "ExpiredTokenException",
+            "The security token included in the request is expired",
+        )
+    }
     pub fn server() -> ApiError {
         ApiError::new(
             500,
@@ -98,6 +105,13 @@ pub fn short_name(name_or_arn: &str) -> &str {
 }
 
 /// Region from a SigV4 `Authorization` header's credential scope, if any.
+/// The access key id of a SigV4 `Authorization` header (`Credential=AKID/date/...`).
+pub fn access_key_from_auth(auth: Option<&str>) -> Option<String> {
+    let rest = auth?.split("Credential=").nth(1)?;
+    let key = rest.split('/').next()?.trim();
+    (!key.is_empty()).then(|| key.to_string())
+}
+
 pub fn region_from_auth(auth: Option<&str>) -> Option<String> {
     let auth = auth?;
     let cred = auth.split("Credential=").nth(1)?;
@@ -119,6 +133,8 @@ mod tests {
         let h = "AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-west-1/ecs/aws4_request, SignedHeaders=host, Signature=x";
         assert_eq!(region_from_auth(Some(h)).as_deref(), Some("eu-west-1"));
         assert_eq!(region_from_auth(Some("garbage")), None);
+        assert_eq!(access_key_from_auth(Some(h)).as_deref(), Some("AKID"));
+        assert_eq!(access_key_from_auth(Some("garbage")), None);
         assert_eq!(short_name("arn:aws:ecs:us-east-1:1:service/c/web"), "web");
     }
 }

@@ -112,6 +112,11 @@ pub struct Faults {
     /// Real milliseconds added to every affected call.
     #[serde(default)]
     pub latency_ms: u64,
+    /// Real milliseconds an access key stays valid after its first request; later requests
+    /// signed with it fail with `ExpiredTokenException` (HTTP 400), as AWS answers calls made
+    /// with expired session credentials. 0 = keys never expire. Not limited by `operations`.
+    #[serde(default)]
+    pub credential_lifetime_ms: u64,
     /// Limit the faults to these operation names (e.g. `DescribeServices`); empty = all.
     #[serde(default)]
     pub operations: Vec<String>,

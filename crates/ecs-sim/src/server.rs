@@ -11,7 +11,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::protocol::{ApiError, CONTENT_TYPE, ECS_PREFIX, LOGS_PREFIX, region_from_auth};
+use crate::protocol::{
+    ApiError, CONTENT_TYPE, ECS_PREFIX, LOGS_PREFIX, access_key_from_auth, region_from_auth,
+};
 use crate::state::State;
 
 /// Simulated clock: `time_scale` simulated seconds per real second, starting at wall time.
@@ -50,6 +52,8 @@ pub struct Shared {
     pub state: Mutex<State>,
     pub clock: Clock,
     pub calls: Mutex<BTreeMap<String, u64>>,
+    /// Access key id -> when it was first seen (order kept by the Vec).
+    pub keys: Mutex<Vec<(String, Instant)>>,
 }
 
 impl Shared {
@@ -58,6 +62,26 @@ impl Shared {
     }
     pub fn calls(&self) -> MutexGuard<'_, BTreeMap<String, u64>> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn access_keys(&self) -> Vec<String> {
+        self.keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+    /// Records the key and says whether it outlived `lifetime_ms` (0 = never expires).
+    fn key_expired(&self, key: &str, lifetime_ms: u64) -> bool {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        let first = match keys.iter().find(|(k, _)| k == key) {
+            Some((_, at)) => *at,
+            None => {
+                keys.push((key.to_string(), Instant::now()));
+                return false;
+            }
+        };
+        lifetime_ms > 0 && first.elapsed() > Duration::from_millis(lifetime_ms)
     }
     pub fn tick(&self) {
         let now = self.clock.now();
@@ -118,6 +142,17 @@ async fn handle(
     {
         let mut calls = shared.calls();
         *calls.entry(op.clone()).or_insert(0) += 1;
+    }
+    let key = access_key_from_auth(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let lifetime = shared.state().scenario.faults.credential_lifetime_ms;
+    if let Some(key) = key
+        && shared.key_expired(&key, lifetime)
+    {
+        return error(&ApiError::expired_token(), &request_id);
     }
     // Faults.
     let (latency, fault) = {
