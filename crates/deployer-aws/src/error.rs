@@ -1,5 +1,7 @@
 //! One error type for the AWS layer; every variant reads as "what happened, why, what to do".
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use deployer_core::{Classify, ErrorKind};
 
 #[derive(Debug, thiserror::Error)]
@@ -22,10 +24,23 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn aws<E>(operation: &'static str, err: E) -> Self
+    /// An SDK error of `operation`. An answer the SDK cannot read as the AWS API's (an HTML
+    /// page from a proxy, a truncated body, a wrong AWS_ENDPOINT_URL) is bad input, like a bad
+    /// flag, and is described by its status and first bytes instead of the SDK's raw dump.
+    pub fn aws<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
     where
         E: std::error::Error + 'static,
     {
+        match &err {
+            SdkError::ResponseError(context) => {
+                return Error::BadInput(not_an_aws_answer(operation, context.raw()));
+            }
+            // A success status whose body could not be read: AWS never answers that way.
+            SdkError::ServiceError(context) if context.raw().status().is_success() => {
+                return Error::BadInput(not_an_aws_answer(operation, context.raw()));
+            }
+            _ => {}
+        }
         let message = aws_smithy_types::error::display::DisplayErrorContext(&err).to_string();
         Error::Aws {
             operation,
@@ -40,6 +55,31 @@ impl Error {
             other => other.kind().code(),
         }
     }
+}
+
+/// "DescribeServices: the endpoint answered HTTP 200 with something that is not an AWS API
+/// answer (`<html>…`)", plus what to check.
+fn not_an_aws_answer(operation: &str, raw: &HttpResponse) -> String {
+    let status = raw.status().as_u16();
+    let start: String = raw
+        .body()
+        .bytes()
+        .map(|b| String::from_utf8_lossy(&b[..b.len().min(60)]).into_owned())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let start = start.trim();
+    let shown = if start.is_empty() {
+        "an empty body".to_string()
+    } else {
+        format!("`{}`", deployer_core::mask::redact(start))
+    };
+    format!(
+        "{operation}: the endpoint answered HTTP {status} with something that is not an AWS API \
+         answer ({shown}); check AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>, the region and \
+         any proxy between the runner and AWS"
+    )
 }
 
 impl Classify for Error {

@@ -139,11 +139,21 @@ fn check_service(f: &mut Findings, at: &FieldPath, service: &Service) {
     }
     for (i, pattern) in service.paths.iter().enumerate() {
         let glob = pattern.strip_prefix('!').unwrap_or(pattern);
+        // The same rules detect-changes applies (deployer_git::glob), so a file that loads
+        // here is not refused later without a line number.
+        let body = glob.trim();
+        let body = body.strip_prefix("./").unwrap_or(body);
         if glob.trim().is_empty() {
             f.value(
                 paths.index(i),
                 "empty path pattern",
                 "Remove the entry or write a glob such as `services/api/**`",
+            );
+        } else if body.starts_with('/') {
+            f.value(
+                paths.index(i),
+                format!("`{pattern}` starts with `/`"),
+                "Patterns are relative to the repository root: drop the leading `/`",
             );
         } else if let Err(e) = globset::Glob::new(glob) {
             f.value(
@@ -152,6 +162,14 @@ fn check_service(f: &mut Findings, at: &FieldPath, service: &Service) {
                 "Use GitHub-style globs: `*`, `**`, `?`, `[abc]`, `{a,b}`; prefix with `!` to exclude",
             );
         }
+    }
+
+    if !service.paths.is_empty() && service.paths.iter().all(|p| p.trim().starts_with('!')) {
+        f.value(
+            paths.clone(),
+            "`paths` holds only exclusions (`!…`), so no change would ever select this service",
+            "Add a positive pattern first, e.g. `services/api/**`",
+        );
     }
 
     if let Some(image) = &service.image {

@@ -37,6 +37,14 @@ pub enum EventError {
         source: serde_json::Error,
     },
     #[error(
+        "the GitHub `{event}` event payload ({origin}) is not a JSON object (it starts with {start:?}). The file must be the webhook JSON GitHub provides in GITHUB_EVENT_PATH"
+    )]
+    NotAnObject {
+        event: String,
+        origin: String,
+        start: String,
+    },
+    #[error(
         "GITHUB_EVENT_PATH is set but GITHUB_EVENT_NAME is not: set both (the runner sets them) or neither"
     )]
     MissingName,
@@ -285,6 +293,16 @@ pub fn parse(name: &str, json: &str, origin: &str) -> Result<Event, EventError> 
             source,
         })
     }
+    // serde accepts a JSON array for a struct whose fields all have defaults, so `[]`
+    // would pass as an empty push; every webhook payload is an object.
+    let body = json.trim_start();
+    if !body.is_empty() && !body.starts_with('{') {
+        return Err(EventError::NotAnObject {
+            event: name.to_string(),
+            origin: origin.to_string(),
+            start: body.chars().take(20).collect(),
+        });
+    }
     Ok(match name {
         "push" => Event::Push(typed(name, json, origin)?),
         "pull_request" | "pull_request_target" => Event::PullRequest {
@@ -356,6 +374,21 @@ pub fn load_optional(name: Option<&str>, path: Option<&Path>) -> Result<Option<E
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_payload_that_is_not_an_object_is_refused_naming_event_and_file() {
+        for body in ["[]", " [1]", "\"push\"", "null", "42", "true"] {
+            let err = parse("push", body, "ev.json").expect_err(body).to_string();
+            assert!(err.contains("`push`") && err.contains("ev.json"), "{err}");
+            assert!(err.contains("not a JSON object"), "{err}");
+        }
+        assert!(parse("push", " \n{}", "ev.json").is_ok());
+        // An empty file stays a JSON syntax error (with its position), not this one.
+        assert!(matches!(
+            parse("push", "", "ev.json"),
+            Err(EventError::Malformed { .. })
+        ));
+    }
 
     #[test]
     fn push_payload_fields() {

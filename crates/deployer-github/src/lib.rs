@@ -121,7 +121,10 @@ pub enum GithubError {
         message: String,
         attempts: u32,
     },
-    #[error("unexpected answer from the GitHub API when trying to {action}: {message}")]
+    #[error(
+        "unexpected answer from the GitHub API when trying to {action}: {message}; check that \
+         GITHUB_API_URL points at the GitHub REST API (e.g. https://api.github.com)"
+    )]
     Decode { action: String, message: String },
     #[error(
         "tag {tag} already exists on GitHub at {existing}, not at {wanted}: refusing to move a release tag"
@@ -142,7 +145,9 @@ impl Classify for GithubError {
             | GithubError::Unauthorized { .. }
             | GithubError::Forbidden { .. }
             | GithubError::NotFound { .. }
-            | GithubError::Unprocessable { .. } => ErrorKind::BadInput,
+            | GithubError::Unprocessable { .. }
+            // A server answer that is not the REST API's is bad input, like a bad flag.
+            | GithubError::Decode { .. } => ErrorKind::BadInput,
             _ => ErrorKind::Failed,
         }
     }

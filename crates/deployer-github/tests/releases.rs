@@ -273,3 +273,25 @@ async fn a_tag_made_by_a_retried_post_is_not_an_error() {
         "{outcome:?}"
     );
 }
+
+#[tokio::test]
+async fn an_answer_that_is_not_the_rest_api_is_bad_input() {
+    // e.g. GITHUB_API_URL pointing at the web UI or a proxy's login page: HTTP 200, HTML.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/releases/tags/v1.0.0"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>sign in</html>"))
+        .mount(&server)
+        .await;
+    let client = Client::new(&server.uri(), Some("t".into()), "o/r").expect("client");
+    let err = client
+        .ensure_release(&new_release("v1.0.0", false))
+        .await
+        .expect_err("HTML is not a release");
+    assert!(matches!(err, GithubError::Decode { .. }), "{err:?}");
+    assert_eq!(
+        deployer_core::Classify::kind(&err),
+        deployer_core::ErrorKind::BadInput
+    );
+    assert!(err.to_string().contains("GITHUB_API_URL"), "{err}");
+}

@@ -100,7 +100,16 @@ pub fn parse_cobertura(bytes: &[u8], origin: &str) -> Result<CoverageSummary, Re
                 };
                 let line = match (n("line-rate")?, n("lines-valid")?, n("lines-covered")?) {
                     (Some(r), _, _) => rate(r, "line-rate")?,
-                    (None, Some(valid), Some(covered)) if valid > 0.0 => covered / valid * 100.0,
+                    // Without this check a mangled report (more lines covered than exist)
+                    // would measure thousands of percent and pass any threshold.
+                    (None, Some(valid), Some(covered)) if valid > 0.0 => {
+                        if !(0.0..=valid).contains(&covered) {
+                            return Err(err(format!(
+                                "lines-covered=\"{covered}\" is not between 0 and lines-valid=\"{valid}\""
+                            )));
+                        }
+                        covered / valid * 100.0
+                    }
                     _ => return Err(err("<coverage> has no line-rate attribute".into())),
                 };
                 // coverage.py writes branch-rate="0" with branches-valid="0" when branches were not measured.

@@ -54,6 +54,16 @@ pub fn parse_k6(bytes: &[u8], origin: &str) -> Result<PerfSummary, ReportError> 
     let average_ms = number("http_req_duration", &["avg"])
         .ok_or_else(|| err("metrics.http_req_duration.avg is missing".into()))?;
     let p95_ms = number("http_req_duration", &["p(95)"]);
+    // A mangled summary with negative numbers would pass any "at most N ms" gate.
+    for (what, v) in [
+        ("http_reqs.count", Some(requests)),
+        ("http_req_duration.avg", Some(average_ms)),
+        ("http_req_duration.p(95)", p95_ms),
+    ] {
+        if let Some(v) = v.filter(|v| *v < 0.0) {
+            return Err(err(format!("metrics.{what} {v} is negative")));
+        }
+    }
     // The Rate metric's `passes` counts true values, i.e. failed requests.
     let failures = number("http_req_failed", &["passes"]).map(|v| v.max(0.0) as u64);
     Ok(PerfSummary {
@@ -181,6 +191,10 @@ mod tests {
             (
                 b"{\"metrics\":{\"http_reqs\":{\"count\":3},\"http_req_failed\":{\"value\":0}}}",
                 "avg is missing",
+            ),
+            (
+                b"{\"metrics\":{\"http_reqs\":{\"count\":3},\"http_req_failed\":{\"value\":0},\"http_req_duration\":{\"avg\":-5}}}",
+                "avg -5 is negative",
             ),
         ] {
             let msg = parse_k6(bytes, "k6.json")
