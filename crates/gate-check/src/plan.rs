@@ -89,6 +89,9 @@ pub(crate) struct PlannedGate {
 /// The configuration and environment name when `--environment` selects gates that read AWS
 /// (ecs-service, stacks). Anything unreadable yields `None`: [`build`] reports it as bad input.
 pub(crate) fn needs_aws(args: &Args) -> Option<(deployer_config::Config, String)> {
+    if non_empty(&args.verify_service).is_some() {
+        return None;
+    }
     let env = non_empty(&args.environment)?;
     let config = deployer_config::load(config_path(args)).ok()?;
     let reads_aws = config.environment(env).ok()?.gates.iter().any(|g| {
@@ -110,6 +113,10 @@ fn config_path(args: &Args) -> &Path {
 
 pub(crate) fn build(args: &Args, have_probe: bool) -> Result<Vec<PlannedGate>, Error> {
     let mut gates = Vec::new();
+    if let Some(service) = non_empty(&args.verify_service) {
+        verify_service(args, service, &mut gates)?;
+        return Ok(gates);
+    }
     if let Some(env) = non_empty(&args.environment) {
         let config_path = config_path(args);
         let config = deployer_config::load(config_path)?;
@@ -143,17 +150,6 @@ fn planned(kind: &'static str, check: Check) -> PlannedGate {
 }
 
 fn from_flags(args: &Args, gates: &mut Vec<PlannedGate>) -> Result<(), Error> {
-    let names = |g: &Vec<PlannedGate>| g.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
-    let unique = |g: &Vec<PlannedGate>, kind: &'static str| {
-        let taken = names(g);
-        if !taken.contains(&kind.to_string()) {
-            return kind.to_string();
-        }
-        (2..)
-            .map(|n| format!("{kind}-{n}"))
-            .find(|n| !taken.contains(n))
-            .unwrap_or_else(|| kind.to_string())
-    };
     let freeze: Vec<&str> = args
         .freeze
         .iter()
@@ -284,30 +280,7 @@ fn from_flags(args: &Args, gates: &mut Vec<PlannedGate>) -> Result<(), Error> {
             }
         }
     }
-    let urls: Vec<String> = args
-        .health_urls
-        .iter()
-        .map(|u| u.trim().to_string())
-        .filter(|u| !u.is_empty())
-        .collect();
-    if !urls.is_empty() {
-        http::validate_urls(&urls)?;
-        let deadline = given(args.health_deadline_seconds).unwrap_or(DEFAULT_HEALTH_DEADLINE);
-        if deadline == 0 {
-            return Err(Error::Usage(
-                "--health-deadline-seconds must be at least 1".into(),
-            ));
-        }
-        let options = health_options(
-            deadline,
-            given(args.health_timeout_seconds).unwrap_or(DEFAULT_HEALTH_TIMEOUT),
-        );
-        let name = unique(gates, "health");
-        gates.push(PlannedGate {
-            name,
-            ..planned("health", Check::Health { urls, options })
-        });
-    }
+    health_gate(args, &args.health_urls, DEFAULT_HEALTH_DEADLINE, gates)?;
     if let Some(seconds) = given(args.wait_seconds).filter(|s| *s > 0) {
         let name = unique(gates, "wait");
         gates.push(PlannedGate {
@@ -553,4 +526,85 @@ fn load_perf(k6: Option<&Path>, locust: Option<&Path>) -> Result<Option<PerfSumm
         ));
     }
     Ok(None)
+}
+
+/// `kind`, or `kind-2`, `kind-3`, ... when a gate already has that name.
+fn unique(gates: &[PlannedGate], kind: &'static str) -> String {
+    let taken = |name: &str| gates.iter().any(|g| g.name == name);
+    if !taken(kind) {
+        return kind.to_string();
+    }
+    (2..)
+        .map(|n| format!("{kind}-{n}"))
+        .find(|n| !taken(n))
+        .unwrap_or_else(|| kind.to_string())
+}
+
+/// The health gate of `urls` (blank entries dropped), when there is any URL.
+fn health_gate(
+    args: &Args,
+    urls: &[String],
+    default_deadline: u64,
+    gates: &mut Vec<PlannedGate>,
+) -> Result<(), Error> {
+    let urls: Vec<String> = urls
+        .iter()
+        .map(|u| u.trim().to_string())
+        .filter(|u| !u.is_empty())
+        .collect();
+    if urls.is_empty() {
+        return Ok(());
+    }
+    http::validate_urls(&urls)?;
+    let deadline = given(args.health_deadline_seconds).unwrap_or(default_deadline);
+    if deadline == 0 {
+        return Err(Error::Usage(
+            "--health-deadline-seconds must be at least 1".into(),
+        ));
+    }
+    let options = health_options(
+        deadline,
+        given(args.health_timeout_seconds).unwrap_or(DEFAULT_HEALTH_TIMEOUT),
+    );
+    let name = unique(gates, "health");
+    gates.push(PlannedGate {
+        name,
+        ..planned("health", Check::Health { urls, options })
+    });
+    Ok(())
+}
+
+/// `--verify-service`: only the service's health check, with deployer.yml's URLs (unless
+/// --health-url gives others) and its `timeout-seconds` as the default deadline.
+fn verify_service(args: &Args, service: &str, gates: &mut Vec<PlannedGate>) -> Result<(), Error> {
+    let env = non_empty(&args.environment).ok_or_else(|| {
+        Error::Usage("--verify-service needs --environment (the `{env}` of the health URLs)".into())
+    })?;
+    let config = deployer_config::load(config_path(args))?;
+    config.environment(env)?;
+    let configured = config.service(service)?;
+    let urls: Vec<String> = if args.health_urls.iter().any(|u| !u.trim().is_empty()) {
+        args.health_urls.clone()
+    } else {
+        configured
+            .health_urls(env)
+            .into_iter()
+            .map(|h| h.url)
+            .collect()
+    };
+    let deadline = if configured.health.is_some() {
+        configured.health_timeout_seconds()
+    } else {
+        DEFAULT_HEALTH_DEADLINE
+    };
+    health_gate(args, &urls, deadline, gates)
+}
+
+/// `environments.<ENV>.url` of deployer.yml when --environment is given and it has one.
+pub(crate) fn environment_url(args: &Args) -> Result<Option<String>, Error> {
+    let Some(env) = non_empty(&args.environment) else {
+        return Ok(None);
+    };
+    let config = deployer_config::load(config_path(args))?;
+    Ok(config.environment(env)?.url_for(env))
 }

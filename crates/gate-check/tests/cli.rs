@@ -667,3 +667,163 @@ fn empty_environment_variables_from_unset_action_inputs_mean_not_given() {
     assert_eq!(run.failed_gates(), Vec::<String>::new());
     assert_eq!(run.results().len(), 1);
 }
+
+/// A deployer.yml whose `api` has health URLs on `base` (with `{env}` in the path) and whose
+/// `web` has none.
+fn verify_config(dir: &Path, base: &str) -> PathBuf {
+    let config = dir.join("deployer.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "services:\n  api:\n    paths: [\"api/**\"]\n    cluster: c\n    service: api-{{env}}\n    health:\n      url: {base}/{{env}}/health\n      ready: {base}/{{env}}/ready\n      timeout-seconds: 2\n  web:\n    paths: [\"web/**\"]\n    cluster: c\n    service: web-{{env}}\nenvironments:\n  staging:\n    url: https://www.{{env}}.example.com/\n    gates:\n      - confirmation: {{ expect: DEPLOY }}\n"
+        ),
+    )
+    .expect("write config");
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_service_checks_the_health_urls_of_deployer_yml_only() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/staging/health"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1..)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/staging/ready"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1..)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = verify_config(dir.path(), &server.uri());
+    let config = config.display().to_string();
+
+    // The environment's confirmation gate is for promotion, not verification: not checked.
+    let run = tokio::task::spawn_blocking(move || {
+        gate_check(
+            &[
+                "--config",
+                &config,
+                "--environment",
+                "staging",
+                "--verify-service",
+                "api",
+            ],
+            &[],
+            None,
+        )
+    })
+    .await
+    .expect("join");
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("✅ health: 2/2 endpoints 2xx"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("confirmation"), "{}", run.stdout);
+    assert_eq!(
+        run.outputs.get("environment-url").map(String::as_str),
+        Some("https://www.staging.example.com/")
+    );
+    server.verify().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_service_fails_within_the_configured_timeout() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = verify_config(dir.path(), &server.uri())
+        .display()
+        .to_string();
+    let started = std::time::Instant::now();
+    let run = tokio::task::spawn_blocking(move || {
+        gate_check(
+            &[
+                "--config",
+                &config,
+                "--environment",
+                "staging",
+                "--verify-service",
+                "api",
+                "--health-timeout-seconds",
+                "1",
+            ],
+            &[],
+            None,
+        )
+    })
+    .await
+    .expect("join");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("/staging/health: answered HTTP 503"),
+        "{}",
+        run.stdout
+    );
+    // health.timeout-seconds: 2 is the deadline, not the 120 s default.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn verify_service_without_health_urls_passes_with_a_notice_and_bad_names_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = verify_config(dir.path(), "http://127.0.0.1:9")
+        .display()
+        .to_string();
+
+    let none = gate_check(
+        &[
+            "--config",
+            &config,
+            "--environment",
+            "staging",
+            "--verify-service",
+            "web",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(none.code, 0, "{}", none.stdout);
+    assert!(
+        none.stdout.contains("::notice") && none.stdout.contains("services.web.health"),
+        "{}",
+        none.stdout
+    );
+    assert_eq!(none.outputs.get("passed").map(String::as_str), Some("true"));
+
+    let unknown = gate_check(
+        &[
+            "--config",
+            &config,
+            "--environment",
+            "staging",
+            "--verify-service",
+            "apii",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(unknown.code, 2, "{}{}", unknown.stdout, unknown.stderr);
+    assert!(
+        format!("{}{}", unknown.stdout, unknown.stderr).contains("apii"),
+        "{}{}",
+        unknown.stdout,
+        unknown.stderr
+    );
+
+    let no_env = gate_check(&["--config", &config, "--verify-service", "api"], &[], None);
+    assert_eq!(no_env.code, 2, "{}{}", no_env.stdout, no_env.stderr);
+    assert!(no_env.stderr.contains("--environment"), "{}", no_env.stderr);
+}

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use deployer_aws::cli::{
-    AwsArgs, aws_context, identity_line, load_config, parse_duration, resolve_service,
+    AwsArgs, aws_context, cancelled, identity_line, load_config, parse_duration, resolve_service,
     tokio_runtime,
 };
 use deployer_aws::deploy::{DeployRequest, OnFailure, Source, deploy_service, wait_rollback};
@@ -64,7 +64,8 @@ pub struct Args {
     #[arg(long, env = "DEPLOYER_TIMEOUT", default_value = "15m", value_parser = parse_duration)]
     pub timeout: Duration,
     /// After the rollback, check these URLs answer 2xx (repeatable; `DEPLOYER_HEALTH_URLS`
-    /// takes one per line). An unhealthy answer fails the rollback (exit 1).
+    /// takes one per line). An unhealthy answer fails the rollback (exit 1). Default: the
+    /// service's `health` URLs in deployer.yml (url, ready, live; `{env}` = --environment).
     #[arg(
         long = "health-url",
         env = "DEPLOYER_HEALTH_URLS",
@@ -197,6 +198,89 @@ async fn notify_rollback(
     )
 }
 
+/// The run was cancelled (SIGINT/SIGTERM): ECS carries on with whatever was already asked
+/// (a StopServiceDeployment ROLLBACK or the redeploy of the target), so one quick look says
+/// what is in flight and how to follow it. GitHub kills the job ~10 s after SIGINT.
+async fn cancelled_rollback(
+    ecs: &Ecs,
+    target: &deployer_aws::cli::ServiceTarget,
+    signal: &str,
+    say: &dyn Fn(&str),
+) -> (bool, String, String, String, String, String) {
+    // Both looks together stay well inside the ~10 s GitHub leaves before SIGKILL.
+    let look = async {
+        let svc = ecs
+            .describe_service(&target.cluster, &target.service)
+            .await
+            .ok()?;
+        let mut current = svc.current_service_deployment.clone().unwrap_or_default();
+        if current.is_empty() {
+            current = ecs
+                .list_service_deployments(&target.cluster, &target.service, None)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .find(|d| matches!(d.status.as_str(), "IN_PROGRESS" | "PENDING"))
+                .map(|d| d.arn)
+                .unwrap_or_default();
+        }
+        Some((svc.task_definition, current))
+    };
+    let (td, current) = tokio::time::timeout(Duration::from_secs(4), look)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let check = if current.is_empty() {
+        format!(
+            "aws ecs describe-services --cluster {} --services {}",
+            target.cluster, target.service
+        )
+    } else {
+        format!("aws ecs describe-service-deployments --service-deployment-arns {current}")
+    };
+    let explain = format!(
+        "cancelled ({signal}) before the rollback finished. What was already requested continues \
+         in ECS: the service targets {}{}. Check it with `{check}`; re-run the rollback if it \
+         does not end where you want",
+        if td.is_empty() {
+            "(unknown: ECS did not answer)"
+        } else {
+            short_td(&td)
+        },
+        if current.is_empty() {
+            String::new()
+        } else {
+            format!(" (deployment {current})")
+        }
+    );
+    say(&explain);
+    (
+        false,
+        td,
+        String::new(),
+        current,
+        format!("cancelled ({signal}); the rollback continues in ECS"),
+        explain,
+    )
+}
+
+/// `services.<service>.health` of deployer.yml for --environment, when both are known.
+fn configured_health_urls(cfg: Option<&deployer_config::Config>, args: &Args) -> Vec<String> {
+    let (Some(cfg), Some(env)) = (cfg, args.aws.environment.as_deref()) else {
+        return Vec::new();
+    };
+    cfg.service(&args.service)
+        .map(|service| {
+            service
+                .health_urls(env)
+                .into_iter()
+                .map(|h| h.url)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The command that undoes the last migration, when the config names one.
 pub fn undo_hint(service_key: &str, m: Option<&deployer_config::Migration>) -> Option<String> {
     let m = m?;
@@ -218,12 +302,15 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
         &args.service,
     )?;
     let wanted = target(args)?;
-    let health_urls: Vec<String> = args
+    let mut health_urls: Vec<String> = args
         .health_urls
         .iter()
         .map(|u| u.trim().to_string())
         .filter(|u| !u.is_empty())
         .collect();
+    if health_urls.is_empty() {
+        health_urls = configured_health_urls(cfg.as_ref(), args);
+    }
     // Checked before anything changes: a typo in a URL must not surface after the rollback.
     if !health_urls.is_empty() {
         deployer_gates::http::validate_urls(&health_urls)
@@ -250,7 +337,7 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
         let rt_ref: &Runtime = runtime;
         let say = |s: &str| rt_ref.say(s);
         let warn = |s: &str| rt_ref.warning(s, &Annotation::titled("notifications"));
-        let res = async {
+        let work = async {
             let svc = ecs
                 .describe_service(&svc_target.cluster, &svc_target.service)
                 .await?;
@@ -354,8 +441,11 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
                 ),
                 r.explain(),
             ))
-        }
-        .await;
+        };
+        let res = tokio::select! {
+            r = work => r,
+            signal = cancelled() => Ok(cancelled_rollback(&ecs, &svc_target, signal, &say).await),
+        };
         let notes = match &res {
             Ok((ok, td, prev, _, _, explain)) if args.notify.enabled() && !(*ok && td == prev) => {
                 Some(

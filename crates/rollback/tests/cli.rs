@@ -330,3 +330,42 @@ fn health_check_after_the_rollback_decides_the_verdict() {
         "{text}"
     );
 }
+
+#[test]
+fn without_health_urls_the_services_health_in_deployer_yml_is_checked() {
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    let server = rt.block_on(MockServer::start());
+    rt.block_on(async {
+        Mock::given(method("GET"))
+            .and(path("/staging/health"))
+            .respond_with(ResponseTemplate::new(503))
+            .expect(1..)
+            .mount(&server)
+            .await;
+    });
+    let (sim, v2) = service_with_tagged_v2();
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("deployer.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "services:\n  api:\n    paths: [\"api/**\"]\n    cluster: shop\n    service: api\n    health:\n      url: {}/{{env}}/health\nenvironments:\n  staging:\n    region: us-east-1\n",
+            server.uri()
+        ),
+    )
+    .expect("config");
+    let out = rollback_cmd(&sim.endpoint(), dir.path())
+        .env("DEPLOYER_TO_IMAGE_TAG", "2.0.0")
+        .env("DEPLOYER_CONFIG", &config)
+        .env("DEPLOYER_ENVIRONMENT", "staging")
+        .args(["--health-deadline", "1s"])
+        .output()
+        .expect("run");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("/staging/health"), "{text}");
+    assert!(text.contains("but the health check failed"), "{text}");
+    assert_eq!(outputs(dir.path()).get("task-definition-arn"), Some(&v2));
+    rt.block_on(server.verify());
+}
