@@ -295,3 +295,41 @@ async fn an_answer_that_is_not_the_rest_api_is_bad_input() {
     );
     assert!(err.to_string().contains("GITHUB_API_URL"), "{err}");
 }
+
+#[tokio::test]
+async fn a_release_created_by_a_concurrent_run_is_reused_not_duplicated() {
+    // Two runs release the same tag: this one sees no release, the other creates it first,
+    // GitHub answers this one's POST with 422 already_exists; the release is then reused.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/releases/tags/v2.0.0"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(serde_json::json!({"message": "Not Found"})),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/o/r/releases"))
+        .respond_with(ResponseTemplate::new(422).set_body_json(serde_json::json!({
+            "message": "Validation Failed",
+            "errors": [{"resource": "Release", "code": "already_exists", "field": "tag_name"}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/releases/tags/v2.0.0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(release_json("v2.0.0", false)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::new(&server.uri(), Some("t".into()), "o/r").expect("client");
+    let (release, created) = client
+        .ensure_release(&new_release("v2.0.0", false))
+        .await
+        .expect("the concurrent run's release is reused");
+    assert!(!created, "this run did not create it");
+    assert_eq!(release.tag_name, "v2.0.0");
+}
