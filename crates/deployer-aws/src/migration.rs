@@ -95,6 +95,8 @@ pub struct MigrationReport {
     pub stop_code: Option<String>,
     pub stopped_reason: Option<String>,
     pub log_lines: usize,
+    /// The container's last log lines (at most [`TAIL_LINES`]), for the failure summary.
+    pub last_lines: Vec<String>,
     pub duration: Duration,
     pub logs_readable: bool,
 }
@@ -157,12 +159,32 @@ async fn migrate_definition(
     Ok((arn, rendered))
 }
 
+/// How many of the last log lines a report keeps.
+pub const TAIL_LINES: usize = 20;
+
+/// Lines read so far: how many, and the last [`TAIL_LINES`].
+#[derive(Default)]
+struct LogTail {
+    count: usize,
+    last: std::collections::VecDeque<String>,
+}
+
+impl LogTail {
+    fn push(&mut self, line: &str) {
+        self.count += 1;
+        if self.last.len() == TAIL_LINES {
+            self.last.pop_front();
+        }
+        self.last.push_back(line.to_string());
+    }
+}
+
 async fn drain(
     logs: &Logs,
     target: &LogTarget,
     token: &mut Option<String>,
     say: &dyn Fn(&str),
-    count: &mut usize,
+    tail: &mut LogTail,
 ) -> Result<usize> {
     let mut total = 0;
     for _ in 0..1000 {
@@ -171,9 +193,9 @@ async fn drain(
         *token = next;
         for l in &lines {
             say(l);
+            tail.push(l);
         }
         total += lines.len();
-        *count += lines.len();
         if lines.is_empty() || same {
             break;
         }
@@ -259,7 +281,7 @@ pub async fn run_migration(
         ));
     }
     let mut token: Option<String> = None;
-    let mut lines = 0usize;
+    let mut lines = LogTail::default();
     let mut cancel = std::pin::pin!(cancel);
     let mut last_status = String::new();
     let mut last_print = Instant::now();
@@ -352,7 +374,8 @@ pub async fn run_migration(
         exit_code: state.and_then(|c| c.exit_code),
         stop_code: task.stop_code.clone(),
         stopped_reason: task.stopped_reason.clone(),
-        log_lines: lines,
+        log_lines: lines.count,
+        last_lines: lines.last.into(),
         duration: started.elapsed(),
         logs_readable: log_target.is_some(),
         container,
@@ -440,6 +463,7 @@ mod tests {
             stop_code: stop.map(String::from),
             stopped_reason: Some("Essential container in task exited".into()),
             log_lines: 0,
+            last_lines: Vec::new(),
             duration: Duration::ZERO,
             logs_readable: true,
         }

@@ -206,6 +206,14 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
     );
     if let Err(e) = &verdict {
         md.push_str(&format!("\n{e}\n"));
+        if !report.last_lines.is_empty() {
+            md.push_str(&format!(
+                "\nLast {} log line(s) of `{}`:\n\n{}",
+                report.last_lines.len(),
+                report.container,
+                deployer_core::markdown::code_block("text", &report.last_lines.join("\n"))
+            ));
+        }
     }
     let _ = runtime.summary(&md);
     if verdict.is_ok() {

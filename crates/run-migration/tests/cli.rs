@@ -34,6 +34,7 @@ fn migration_streams_logs_and_exits_with_the_container_code() {
         .env("AWS_SECRET_ACCESS_KEY", "secret")
         .env("AWS_REGION", "us-east-1")
         .env("GITHUB_OUTPUT", dir.path().join("out"))
+        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary.md"))
         .args([
             "--cluster",
             "shop",
@@ -59,6 +60,14 @@ fn migration_streams_logs_and_exits_with_the_container_code() {
     )
     .expect("parse");
     assert_eq!(outputs.get("exit-code").map(String::as_str), Some("3"));
+    // The summary carries the cause: the container's last lines, not only the exit code.
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).expect("summary");
+    assert!(summary.contains("exited with code 3"), "{summary}");
+    assert!(summary.contains("Last 2 log line(s) of `api`"), "{summary}");
+    assert!(
+        summary.contains("sqlalchemy.exc.ProgrammingError: duplicate column"),
+        "{summary}"
+    );
     assert!(
         outputs
             .get("task-definition-arn")
