@@ -640,6 +640,64 @@ pub fn progress_line(
     line
 }
 
+/// What ECS already tells us, without listing tasks, about tasks of the new revision
+/// stopping: the failed-task and circuit-breaker counts, how many run, and new events.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StopSignals {
+    pub failed_tasks: i32,
+    pub breaker_failures: i32,
+    pub running: i32,
+    pub new_events: usize,
+}
+
+impl StopSignals {
+    fn read(
+        svc: &ServiceInfo,
+        dep: Option<&ServiceDeploymentInfo>,
+        task_definition: &str,
+        seen_events: &BTreeSet<String>,
+    ) -> Self {
+        let ours = svc
+            .deployments
+            .iter()
+            .filter(|d| d.task_definition == task_definition);
+        StopSignals {
+            failed_tasks: ours.clone().map(|d| d.failed_tasks).sum(),
+            breaker_failures: dep.map_or(0, |d| d.breaker_failures),
+            running: ours.map(|d| d.running).sum(),
+            new_events: svc
+                .events
+                .iter()
+                .filter(|e| !seen_events.contains(&e.id))
+                .count(),
+        }
+    }
+}
+
+/// A full listing at least this often, whatever the signals say (tasks that crash after
+/// reaching RUNNING are not always counted as failed by ECS).
+pub const LIST_STOPPED_AT_LEAST_EVERY: u32 = 3;
+
+/// Whether this tick lists the service's stopped tasks. Listing on every tick would be a
+/// third of the API calls of a wait; a stop almost always shows first in what each tick
+/// reads anyway — a failed-task or breaker count going up, fewer tasks of the new revision
+/// running, a new service event (ECS starts a replacement) — and the periodic listing
+/// catches the rest within [`LIST_STOPPED_AT_LEAST_EVERY`] ticks.
+pub fn should_list_stopped(
+    previous_tick: Option<&StopSignals>,
+    now: &StopSignals,
+    ticks_since_listing: u32,
+) -> bool {
+    let Some(before) = previous_tick else {
+        return true;
+    };
+    now.new_events > 0
+        || now.failed_tasks > before.failed_tasks
+        || now.breaker_failures > before.breaker_failures
+        || now.running < before.running
+        || ticks_since_listing + 1 >= LIST_STOPPED_AT_LEAST_EVERY
+}
+
 /// Polls until a verdict other than InProgress. `say` prints one human line.
 pub async fn watch(
     ecs: &Ecs,
@@ -666,6 +724,9 @@ pub async fn watch(
         .extend(non_essential(&target.task_definition_json));
     let mut last_dep: Option<ServiceDeploymentInfo> = None;
     let (mut running, mut desired) = (0, 0);
+    // The signals of the previous tick; None = list on the next tick whatever they say.
+    let mut previous: Option<StopSignals> = None;
+    let mut ticks_since_listing = 0u32;
     loop {
         let elapsed = started.elapsed();
         let tick = async {
@@ -680,6 +741,10 @@ pub async fn watch(
                         .await?,
                 )
             };
+            let signals = StopSignals::read(&svc, dep.as_ref(), &target.task_definition, &seen);
+            if !should_list_stopped(previous.as_ref(), &signals, ticks_since_listing) {
+                return Ok::<_, Error>((svc, dep, signals, None));
+            }
             // Describe only stopped tasks not yet seen in their final state.
             let arns = ecs
                 .stopped_task_arns(&target.cluster, &target.service)
@@ -690,10 +755,10 @@ pub async fn watch(
             } else {
                 ecs.describe_tasks(&target.cluster, &fresh).await?
             };
-            Ok::<_, Error>((svc, dep, tasks))
+            Ok((svc, dep, signals, Some(tasks)))
         }
         .await;
-        let (svc, dep, tasks) = match tick {
+        let (svc, dep, signals, listing) = match tick {
             Ok(v) => {
                 consecutive_errors = 0;
                 if let Some(since) = unreachable_since.take() {
@@ -764,6 +829,20 @@ pub async fn watch(
             say(&format!("[{}] event: {}", target.service, e.message));
             timeline.push((elapsed.as_secs(), format!("event: {}", e.message)));
         }
+        let tasks = match listing {
+            Some(tasks) => {
+                // A task still stopping is looked at again on the next tick.
+                let still_stopping = tasks.iter().any(|t| t.last_status != "STOPPED");
+                previous = (!still_stopping).then_some(signals);
+                ticks_since_listing = 0;
+                tasks
+            }
+            None => {
+                previous = Some(signals);
+                ticks_since_listing += 1;
+                vec![]
+            }
+        };
         for t in tasks {
             if t.last_status != "STOPPED" {
                 continue; // still stopping: its stop code and exit codes are not final yet
@@ -895,6 +974,48 @@ pub async fn crash_logs(logs: &Logs, td: &Value, task: &TaskInfo, n: usize) -> V
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stopped_tasks_are_listed_when_a_signal_moves_or_every_few_ticks() {
+        let quiet = StopSignals {
+            failed_tasks: 0,
+            breaker_failures: 0,
+            running: 2,
+            new_events: 0,
+        };
+        assert!(should_list_stopped(None, &quiet, 0), "the first tick lists");
+        assert!(!should_list_stopped(Some(&quiet), &quiet, 0));
+        assert!(!should_list_stopped(Some(&quiet), &quiet, 1));
+        assert!(
+            should_list_stopped(Some(&quiet), &quiet, LIST_STOPPED_AT_LEAST_EVERY - 1),
+            "the periodic listing"
+        );
+        for moved in [
+            StopSignals {
+                new_events: 1,
+                ..quiet.clone()
+            },
+            StopSignals {
+                failed_tasks: 1,
+                ..quiet.clone()
+            },
+            StopSignals {
+                breaker_failures: 1,
+                ..quiet.clone()
+            },
+            StopSignals {
+                running: 1,
+                ..quiet.clone()
+            },
+        ] {
+            assert!(should_list_stopped(Some(&quiet), &moved, 0), "{moved:?}");
+        }
+        let more_running = StopSignals {
+            running: 3,
+            ..quiet.clone()
+        };
+        assert!(!should_list_stopped(Some(&quiet), &more_running, 0));
+    }
+
     use super::*;
     use crate::ecs::{ContainerState, Hook};
 
