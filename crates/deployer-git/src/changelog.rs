@@ -24,11 +24,31 @@ fn line(scope: Option<&str>, text: &str, sha: &str) -> String {
     }
 }
 
+/// One commit in the changelog, borrowed (no copy of 100k parsed commits to render a
+/// long history).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryRef<'a> {
+    pub short_sha: &'a str,
+    pub commit: &'a ConventionalCommit,
+}
+
+/// [`render_refs`] for owned entries.
+pub fn render(title: &str, entries: &[Entry]) -> String {
+    let refs: Vec<EntryRef<'_>> = entries
+        .iter()
+        .map(|e| EntryRef {
+            short_sha: &e.short_sha,
+            commit: &e.commit,
+        })
+        .collect();
+    render_refs(title, &refs)
+}
+
 /// Renders `## {title}` and one `###` group per kind: breaking changes first, then
 /// features, fixes, performance and reverts. Other types (docs, chore, …) are left out.
-pub fn render(title: &str, entries: &[Entry]) -> String {
+pub fn render_refs(title: &str, entries: &[EntryRef<'_>]) -> String {
     let mut out = format!("## {title}\n");
-    let breaking: Vec<&Entry> = entries.iter().filter(|e| e.commit.breaking).collect();
+    let breaking: Vec<&EntryRef<'_>> = entries.iter().filter(|e| e.commit.breaking).collect();
     if !breaking.is_empty() {
         out.push_str("\n### ⚠ Breaking changes\n\n");
         for e in breaking {
@@ -37,12 +57,12 @@ pub fn render(title: &str, entries: &[Entry]) -> String {
                 .breaking_description
                 .as_deref()
                 .unwrap_or(&e.commit.description);
-            out.push_str(&line(e.commit.scope.as_deref(), text, &e.short_sha));
+            out.push_str(&line(e.commit.scope.as_deref(), text, e.short_sha));
         }
     }
     let mut any = false;
     for (heading, kinds) in GROUPS {
-        let group: Vec<&Entry> = entries
+        let group: Vec<&EntryRef<'_>> = entries
             .iter()
             .filter(|e| kinds.contains(&e.commit.kind.as_str()))
             .collect();
@@ -55,7 +75,7 @@ pub fn render(title: &str, entries: &[Entry]) -> String {
             out.push_str(&line(
                 e.commit.scope.as_deref(),
                 &e.commit.description,
-                &e.short_sha,
+                e.short_sha,
             ));
         }
     }

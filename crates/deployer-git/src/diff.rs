@@ -38,64 +38,328 @@ impl ChangedFile {
 }
 
 /// Files that differ between `base` and `head` (`None` base = every file of `head`).
+///
+/// The trees are compared by hand rather than with libgit2's tree-to-tree diff, which
+/// reads every tree of both commits: here a subtree whose id is the same on both sides
+/// is skipped unread, so the cost follows the size of the change, not of the repository
+/// (what `git diff-tree` does). Rename detection is still libgit2's, run over the added
+/// and deleted files only (see [`find_renames`]).
 pub fn changed_files(
     repo: &Repository,
     base: Option<Oid>,
     head: Oid,
 ) -> Result<Vec<ChangedFile>, GitError> {
-    let head_tree = repo
-        .find_commit(head)
-        .and_then(|c| c.tree())
-        .map_err(GitError::git(format!("cannot read commit {head}")))?;
-    let base_tree = match base {
-        Some(b) => Some(
-            repo.find_commit(b)
-                .and_then(|c| c.tree())
-                .map_err(GitError::git(format!("cannot read commit {b}")))?,
-        ),
-        None => None,
+    let tree_of = |id: Oid| {
+        repo.find_commit(id)
+            .map(|c| c.tree_id())
+            .map_err(GitError::git(format!("cannot read commit {id}")))
     };
+    let head_tree = tree_of(head)?;
+    let base_tree = base.map(tree_of).transpose()?;
+    let odb = repo
+        .odb()
+        .map_err(GitError::git("cannot open the object database"))?;
+    let mut raw = Vec::new();
+    let mut prefix = Vec::new();
+    compare_trees(&odb, base_tree, Some(head_tree), &mut prefix, &mut raw)?;
+    let renames = find_renames(repo, &raw)?;
+    let mut out = Vec::with_capacity(raw.len());
+    let mut renamed_away = vec![false; raw.len()];
+    for &(from, _) in &renames {
+        renamed_away[from] = true;
+    }
+    let rename_of: std::collections::HashMap<usize, usize> =
+        renames.iter().map(|&(from, to)| (to, from)).collect();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    for (i, r) in raw.iter().enumerate() {
+        if renamed_away[i] {
+            continue;
+        }
+        let (status, old_path) = match (r.status, rename_of.get(&i)) {
+            (Status::Added, Some(&from)) => (Status::Renamed, Some(text(&raw[from].path))),
+            (s, _) => (s, None),
+        };
+        out.push(ChangedFile {
+            status,
+            path: text(&r.path),
+            old_path,
+        });
+    }
+    // By path; a path that is both deleted and added (a type change) lists the deletion
+    // first (libgit2's own order for that pair depends on whether renames were found).
+    out.sort_by(|a, b| {
+        a.path
+            .cmp(&b.path)
+            .then_with(|| (a.status != Status::Deleted).cmp(&(b.status != Status::Deleted)))
+    });
+    Ok(out)
+}
+
+/// One side of a raw change: what `git diff-tree -r` prints before rename detection.
+#[derive(Debug, Clone)]
+struct RawChange {
+    status: Status,
+    path: Vec<u8>,
+    /// The blob (or submodule commit) on the side that has the file: the new one for
+    /// additions and modifications, the old one for deletions.
+    id: Oid,
+    mode: i32,
+}
+
+const MODE_TREE: i32 = 0o040000;
+const MODE_COMMIT: i32 = 0o160000;
+
+/// Tree entries in git's order: names compare as bytes, a tree as if followed by `/`.
+fn entry_order(a: &[u8], a_tree: bool, b: &[u8], b_tree: bool) -> std::cmp::Ordering {
+    let n = a.len().min(b.len());
+    a[..n].cmp(&b[..n]).then_with(|| {
+        let end =
+            |name: &[u8], tree: bool| name.get(n).copied().unwrap_or(if tree { b'/' } else { 0 });
+        end(a, a_tree).cmp(&end(b, b_tree))
+    })
+}
+
+/// The kind of entry as far as a diff cares: a tree, a submodule, a symlink or a file
+/// (the executable bit is a modification, not a type change).
+fn entry_type(mode: i32) -> i32 {
+    mode & 0o170000
+}
+
+/// One entry of a raw tree object: `<octal mode> <name>\0<20-byte id>`.
+struct Entry<'a> {
+    name: &'a [u8],
+    id: Oid,
+    mode: i32,
+}
+
+/// A tree read straight from the object database: no parsed `git_tree` with one
+/// allocation per entry, no copy of the names (they borrow from the object's bytes).
+struct RawTree<'r> {
+    obj: Option<git2::OdbObject<'r>>,
+}
+
+impl<'r> RawTree<'r> {
+    fn read(odb: &'r git2::Odb<'_>, id: Option<Oid>) -> Result<RawTree<'r>, GitError> {
+        let Some(id) = id else {
+            return Ok(RawTree { obj: None });
+        };
+        let obj = odb
+            .read(id)
+            .map_err(GitError::git(format!("cannot read tree {id}")))?;
+        if obj.kind() != git2::ObjectType::Tree {
+            return Err(corrupt(id, "not a tree"));
+        }
+        Ok(RawTree { obj: Some(obj) })
+    }
+
+    fn entries(&self) -> Result<Vec<Entry<'_>>, GitError> {
+        let Some(obj) = &self.obj else {
+            return Ok(Vec::new());
+        };
+        parse_tree(obj.data()).ok_or_else(|| corrupt(obj.id(), "malformed tree object"))
+    }
+}
+
+fn corrupt(id: Oid, what: &str) -> GitError {
+    GitError::Git {
+        what: format!("cannot read tree {id}"),
+        source: git2::Error::from_str(what),
+    }
+}
+
+/// Parses a tree object's bytes; `None` when they are not a well-formed tree.
+fn parse_tree(mut data: &[u8]) -> Option<Vec<Entry<'_>>> {
+    let mut out = Vec::with_capacity(data.len() / 40 + 1);
+    while !data.is_empty() {
+        let space = data.iter().position(|&b| b == b' ')?;
+        let mut mode = 0i32;
+        for &c in &data[..space] {
+            if !(b'0'..=b'7').contains(&c) || space > 7 {
+                return None;
+            }
+            mode = mode * 8 + i32::from(c - b'0');
+        }
+        let rest = &data[space + 1..];
+        let nul = rest.iter().position(|&b| b == 0)?;
+        let name = &rest[..nul];
+        let id = Oid::from_bytes(rest.get(nul + 1..nul + 21)?).ok()?;
+        if name.is_empty() {
+            return None;
+        }
+        out.push(Entry { name, id, mode });
+        data = &rest[nul + 21..];
+    }
+    Some(out)
+}
+
+/// Appends the file-level differences between two trees (either may be absent) under
+/// `prefix`, descending only into subtrees whose ids differ.
+fn compare_trees(
+    odb: &git2::Odb<'_>,
+    old: Option<Oid>,
+    new: Option<Oid>,
+    prefix: &mut Vec<u8>,
+    out: &mut Vec<RawChange>,
+) -> Result<(), GitError> {
+    if old == new {
+        return Ok(());
+    }
+    let (old_tree, new_tree) = (RawTree::read(odb, old)?, RawTree::read(odb, new)?);
+    let old = old_tree.entries()?;
+    let new = new_tree.entries()?;
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        let order = match (old.get(i), new.get(j)) {
+            (Some(o), Some(n)) => {
+                entry_order(o.name, o.mode == MODE_TREE, n.name, n.mode == MODE_TREE)
+            }
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                side(odb, &old[i], Status::Deleted, prefix, out)?;
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                side(odb, &new[j], Status::Added, prefix, out)?;
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                let (o, n) = (&old[i], &new[j]);
+                if o.id != n.id || o.mode != n.mode {
+                    if o.mode == MODE_TREE {
+                        let len = prefix.len();
+                        prefix.extend_from_slice(o.name);
+                        prefix.push(b'/');
+                        compare_trees(odb, Some(o.id), Some(n.id), prefix, out)?;
+                        prefix.truncate(len);
+                    } else if entry_type(o.mode) == entry_type(n.mode) {
+                        out.push(RawChange {
+                            status: Status::Modified,
+                            path: joined(prefix, n.name),
+                            id: n.id,
+                            mode: n.mode,
+                        });
+                    } else {
+                        // A type change (file ↔ symlink ↔ submodule) is a deletion and an
+                        // addition, as libgit2 reports it without INCLUDE_TYPECHANGE.
+                        side(odb, o, Status::Deleted, prefix, out)?;
+                        side(odb, n, Status::Added, prefix, out)?;
+                    }
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn joined(prefix: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(prefix.len() + name.len());
+    p.extend_from_slice(prefix);
+    p.extend_from_slice(name);
+    p
+}
+
+/// An entry present on one side only: the file, or every file below the tree.
+fn side(
+    odb: &git2::Odb<'_>,
+    e: &Entry,
+    status: Status,
+    prefix: &mut Vec<u8>,
+    out: &mut Vec<RawChange>,
+) -> Result<(), GitError> {
+    if e.mode == MODE_TREE {
+        let len = prefix.len();
+        prefix.extend_from_slice(e.name);
+        prefix.push(b'/');
+        let (old, new) = match status {
+            Status::Deleted => (Some(e.id), None),
+            _ => (None, Some(e.id)),
+        };
+        compare_trees(odb, old, new, prefix, out)?;
+        prefix.truncate(len);
+    } else {
+        out.push(RawChange {
+            status,
+            path: joined(prefix, e.name),
+            id: e.id,
+            mode: e.mode,
+        });
+    }
+    Ok(())
+}
+
+/// Pairs deleted with added files the way libgit2's rename detection does
+/// (`find_similar` with `renames`), returning `(deleted index, added index)` pairs.
+///
+/// libgit2 can only detect renames inside a `Diff`, so the deleted and the added files
+/// are put into two flat trees, written to an in-memory object database of a second
+/// handle on the repository (nothing reaches the disk), and diffed: every delta of that
+/// diff is an addition or a deletion, exactly the candidates of the full diff, in the
+/// same order.
+fn find_renames(repo: &Repository, raw: &[RawChange]) -> Result<Vec<(usize, usize)>, GitError> {
+    let candidate = |status: Status| {
+        raw.iter()
+            .enumerate()
+            .filter(move |(_, r)| r.status == status && r.mode != MODE_COMMIT)
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>()
+    };
+    let deleted = candidate(Status::Deleted);
+    let added = candidate(Status::Added);
+    if deleted.is_empty() || added.is_empty() {
+        return Ok(Vec::new());
+    }
+    let err = |what: &str| GitError::git(format!("cannot detect renames ({what})"));
+    let scratch = Repository::open(repo.path()).map_err(err("open"))?;
+    let odb = scratch.odb().map_err(err("object database"))?;
+    // Highest priority: tree writes go to memory, reads of the blobs fall through.
+    let _mempack = odb
+        .add_new_mempack_backend(1000)
+        .map_err(err("in-memory objects"))?;
+    // Names sort like the real paths (zero-padded indexes), so ties break the same way.
+    let flat = |indexes: &[usize], tag: char| -> Result<Oid, GitError> {
+        let mut tb = scratch.treebuilder(None).map_err(err("tree builder"))?;
+        for (n, &i) in indexes.iter().enumerate() {
+            tb.insert(format!("{tag}{n:010}"), raw[i].id, raw[i].mode)
+                .map_err(err("tree entry"))?;
+        }
+        tb.write().map_err(err("tree write"))
+    };
+    let old_tree = scratch
+        .find_tree(flat(&deleted, 'd')?)
+        .map_err(err("tree"))?;
+    let new_tree = scratch.find_tree(flat(&added, 'a')?).map_err(err("tree"))?;
     let mut opts = DiffOptions::new();
     opts.skip_binary_check(true).ignore_submodules(false);
-    let mut diff = repo
-        .diff_tree_to_tree(base_tree.as_ref(), Some(&head_tree), Some(&mut opts))
+    let mut diff = scratch
+        .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(&mut opts))
         .map_err(GitError::git("cannot compute the diff"))?;
     let mut find = DiffFindOptions::new();
     find.renames(true);
     diff.find_similar(Some(&mut find))
         .map_err(GitError::git("cannot detect renames"))?;
-    let mut out = Vec::new();
-    for delta in diff.deltas() {
-        let status = match delta.status() {
-            Delta::Added => Status::Added,
-            Delta::Deleted => Status::Deleted,
-            Delta::Modified => Status::Modified,
-            Delta::Renamed => Status::Renamed,
-            Delta::Copied => Status::Copied,
-            Delta::Typechange => Status::TypeChanged,
-            _ => continue,
-        };
-        let name = |file: git2::DiffFile<'_>| {
-            file.path_bytes()
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-        };
-        let new = name(delta.new_file());
-        let old = name(delta.old_file());
-        let (path, old_path) = match status {
-            Status::Deleted => (old, None),
-            Status::Renamed | Status::Copied => (new, old),
-            _ => (new.or(old), None),
-        };
-        if let Some(path) = path {
-            out.push(ChangedFile {
-                status,
-                path,
-                old_path,
-            });
+    let index = |file: git2::DiffFile<'_>, tag: u8, set: &[usize]| {
+        let name = file.path_bytes()?;
+        if name.first() != Some(&tag) {
+            return None;
         }
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(out)
+        let n: usize = std::str::from_utf8(&name[1..]).ok()?.parse().ok()?;
+        set.get(n).copied()
+    };
+    Ok(diff
+        .deltas()
+        .filter(|d| d.status() == Delta::Renamed)
+        .filter_map(|d| {
+            Some((
+                index(d.old_file(), b'd', &deleted)?,
+                index(d.new_file(), b'a', &added)?,
+            ))
+        })
+        .collect())
 }
 
 /// The best common ancestor of `a` and `b`, `None` when they share no history (or the
@@ -110,4 +374,40 @@ pub fn is_ancestor(repo: &Repository, ancestor: Oid, descendant: Oid) -> bool {
         || repo
             .graph_descendant_of(descendant, ancestor)
             .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_trees_parse_and_malformed_ones_are_refused() {
+        let id = [7u8; 20];
+        let mut data = b"100644 a file\0".to_vec();
+        data.extend_from_slice(&id);
+        data.extend_from_slice(b"40000 dir\0");
+        data.extend_from_slice(&id);
+        let e = parse_tree(&data).expect("tree");
+        assert_eq!(e.len(), 2);
+        assert_eq!((e[0].name, e[0].mode), (&b"a file"[..], 0o100644));
+        assert_eq!((e[1].name, e[1].mode), (&b"dir"[..], MODE_TREE));
+        assert_eq!(e[1].id, Oid::from_bytes(&id).expect("oid"));
+        assert!(parse_tree(b"").expect("empty tree").is_empty());
+        assert!(parse_tree(&data[..data.len() - 1]).is_none(), "short id");
+        assert!(parse_tree(b"10x644 a\0").is_none(), "bad mode");
+        assert!(parse_tree(b"100644 a").is_none(), "no NUL");
+        let mut unnamed = b"100644 \0".to_vec();
+        unnamed.extend_from_slice(&id);
+        assert!(parse_tree(&unnamed).is_none(), "empty name");
+    }
+
+    #[test]
+    fn entries_sort_in_git_order() {
+        use std::cmp::Ordering::*;
+        // "a.txt" < "a/" (tree) because '.' < '/'; a file "a" sorts before a tree "a".
+        assert_eq!(entry_order(b"a.txt", false, b"a", true), Less);
+        assert_eq!(entry_order(b"a", false, b"a", true), Less);
+        assert_eq!(entry_order(b"a", true, b"a", true), Equal);
+        assert_eq!(entry_order(b"ab", false, b"a", true), Greater);
+    }
 }

@@ -53,10 +53,35 @@ impl Classify for GitError {
 pub fn open(path: &std::path::Path) -> Result<git2::Repository, GitError> {
     // git itself does not re-hash objects it reads; libgit2 does by default (SHA-1DC).
     git2::opts::strict_hash_verification(false);
+    limit_memory();
     git2::Repository::discover(path).map_err(|source| GitError::Open {
         path: path.display().to_string(),
         source,
     })
+}
+
+/// Pack window size: small windows, so that only the parts of a pack that are read are
+/// mapped (libgit2 maps 1 GiB windows by default on 64-bit; every page read through a
+/// mapping counts towards the process's resident set).
+pub const PACK_WINDOW: usize = 128 << 10;
+/// Mapped pack data kept at once; older windows are unmapped beyond it.
+pub const PACK_MAPPED_LIMIT: usize = 2 << 20;
+
+/// Bounds libgit2's memory, once per process, before the first repository is opened.
+fn limit_memory() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: these only change global limits read when packs are mapped; `Once` runs
+        // this before any repository of this process is opened through `open`, and the
+        // values never change afterwards.
+        unsafe {
+            let _ = git2::opts::set_mwindow_size(PACK_WINDOW);
+            let _ = git2::opts::set_mwindow_mapped_limit(PACK_MAPPED_LIMIT);
+        }
+        // The object cache (256 MiB by default) pays off only for objects read twice; the
+        // tree comparison and the history walk read each object once.
+        git2::opts::enable_caching(false);
+    });
 }
 
 /// Runs the git CLI in `dir`; returns stdout on success.

@@ -516,6 +516,128 @@ fn walk_since(
     roots: &HashSet<Oid>,
     paths: Option<&PathFilter>,
 ) -> Result<Walked, VersionError> {
+    if let Some(walked) = walk_linear(repo, head, last_final, roots, paths)? {
+        return Ok(walked);
+    }
+    walk_graph(repo, head, last_final, roots, paths)
+}
+
+/// A commit as [`walk_linear`] reads it: parents and message straight from the object.
+struct RawCommit {
+    parents: Vec<Oid>,
+    message: String,
+}
+
+/// Parses a raw commit object: `parent` headers and the message after the first blank
+/// line (leading newlines dropped, as libgit2's `git_commit_message` does). `None` when
+/// the bytes are not a commit.
+fn parse_commit(data: &[u8]) -> Option<RawCommit> {
+    let mut parents = Vec::new();
+    let mut rest = data;
+    loop {
+        let end = rest.iter().position(|&b| b == b'\n')?;
+        let line = &rest[..end];
+        rest = &rest[end + 1..];
+        if line.is_empty() {
+            break;
+        }
+        if let Some(hex) = line.strip_prefix(b"parent ") {
+            parents.push(Oid::from_str(std::str::from_utf8(hex).ok()?).ok()?);
+        }
+    }
+    let start = rest.iter().position(|&b| b != b'\n').unwrap_or(rest.len());
+    Some(RawCommit {
+        parents,
+        message: String::from_utf8_lossy(&rest[start..]).into_owned(),
+    })
+}
+
+/// The common case, read in one pass: from `head` along single-parent commits down to
+/// `last_final` (or the root), each commit read once from the object database. A chain
+/// has only one topological order, so the answer is the revwalk's. Returns `None` (the
+/// caller then walks the graph) on the first merge commit, or when `last_final` is given
+/// but is not on the chain (it may then hide part of it, which only a graph walk knows).
+fn walk_linear(
+    repo: &Repository,
+    head: Oid,
+    last_final: Option<&VersionTag>,
+    roots: &HashSet<Oid>,
+    paths: Option<&PathFilter>,
+) -> Result<Option<Walked>, VersionError> {
+    let odb = repo
+        .odb()
+        .map_err(GitError::git("cannot open the object database"))?;
+    let stop = last_final.map(|t| t.commit);
+    let mut commits = Vec::new();
+    let mut ignored = Vec::new();
+    let mut hit_boundary = false;
+    let mut top_seen = false;
+    let mut next = Some(head);
+    while let Some(id) = next {
+        if Some(id) == stop {
+            // Reached (or HEAD is the tag itself, for a pre-release): nothing below counts.
+            top_seen = true;
+            break;
+        }
+        let obj = odb
+            .read(id)
+            .map_err(GitError::git(format!("cannot read commit {id}")))?;
+        if obj.kind() != git2::ObjectType::Commit {
+            return Ok(None);
+        }
+        let Some(raw) = parse_commit(obj.data()) else {
+            return Ok(None);
+        };
+        drop(obj);
+        let shallow_root = roots.contains(&id);
+        let parents: &[Oid] = if shallow_root { &[] } else { &raw.parents };
+        if parents.len() > 1 {
+            return Ok(None);
+        }
+        hit_boundary |= shallow_root;
+        next = parents.first().copied();
+        if let Some(filter) = paths {
+            let files = diff::changed_files(repo, next, id)?;
+            if !files.iter().any(|f| f.paths().any(|p| filter.is_match(p))) {
+                continue;
+            }
+        }
+        let info = commit_info(id, raw.message);
+        if info.parsed.is_some() {
+            commits.push(info)
+        } else {
+            ignored.push(info)
+        }
+    }
+    if stop.is_some() && !top_seen {
+        return Ok(None);
+    }
+    Ok(Some((commits, ignored, hit_boundary, top_seen)))
+}
+
+fn commit_info(id: Oid, message: String) -> CommitInfo {
+    let short = id
+        .to_string()
+        .chars()
+        .take(crate::tags::SHORT_SHA_LEN)
+        .collect();
+    let parsed = conventional::parse(&message).ok();
+    CommitInfo {
+        id,
+        short,
+        message,
+        parsed,
+    }
+}
+
+/// Any history: libgit2's revwalk (topological, then by time), hiding `last_final`.
+fn walk_graph(
+    repo: &Repository,
+    head: Oid,
+    last_final: Option<&VersionTag>,
+    roots: &HashSet<Oid>,
+    paths: Option<&PathFilter>,
+) -> Result<Walked, VersionError> {
     let mut walk = repo
         .revwalk()
         .map_err(GitError::git("cannot walk history"))?;
@@ -559,18 +681,7 @@ fn walk_since(
             }
         }
         let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
-        let short = id
-            .to_string()
-            .chars()
-            .take(crate::tags::SHORT_SHA_LEN)
-            .collect();
-        let parsed = conventional::parse(&message).ok();
-        let info = CommitInfo {
-            id,
-            short,
-            message,
-            parsed,
-        };
+        let info = commit_info(id, message);
         if info.parsed.is_some() {
             commits.push(info)
         } else {
@@ -820,5 +931,82 @@ mod tests {
             next_version(&input),
             Err(VersionError::ReleaseAsNotHigher { .. })
         ));
+    }
+
+    #[test]
+    fn raw_commits_parse_like_libgit2() {
+        let raw = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent 0123456789abcdef0123456789abcdef01234567\nparent 89abcdef0123456789abcdef0123456789abcdef\nauthor A <a@x> 1 +0000\ncommitter A <a@x> 1 +0000\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n line\n -----END PGP SIGNATURE-----\n\n\nfeat: x\n\nbody\n";
+        let c = parse_commit(raw).expect("commit");
+        assert_eq!(c.parents.len(), 2);
+        assert_eq!(
+            c.parents[1].to_string(),
+            "89abcdef0123456789abcdef0123456789abcdef"
+        );
+        assert_eq!(c.message, "feat: x\n\nbody\n");
+        assert!(parse_commit(b"tree x\nno blank line").is_none());
+        assert!(parse_commit(b"parent nothex\n\nmsg").is_none());
+        let empty =
+            parse_commit(b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\n").expect("commit");
+        assert!(empty.parents.is_empty() && empty.message.is_empty());
+    }
+
+    fn summary(w: &Walked) -> (Vec<(Oid, String)>, Vec<Oid>, bool, bool) {
+        (
+            w.0.iter().map(|c| (c.id, c.message.clone())).collect(),
+            w.1.iter().map(|c| c.id).collect(),
+            w.2,
+            w.3,
+        )
+    }
+
+    #[test]
+    fn the_linear_walk_agrees_with_the_revwalk_and_steps_aside_for_merges() {
+        let mut r = crate::testing::TestRepo::new();
+        r.commit_file("a", "1", "feat: one");
+        let tagged = r.commit_file("b", "1", "fix: two");
+        let tag = VersionTag {
+            name: "v1.0.0".into(),
+            version: Version::new(1, 0, 0),
+            commit: tagged,
+        };
+        r.commit_file("c", "1", "chore: not conventional? no, it is");
+        r.commit_file("d", "1", "Update README");
+        let head = r.commit_file("svc/e", "1", "feat(svc)!: three\n\nBREAKING CHANGE: gone");
+        let none = HashSet::new();
+        let filter = PathFilter::new(&["svc/**"]).expect("filter");
+        for (last, paths) in [
+            (Some(&tag), None),
+            (None, None),
+            (Some(&tag), Some(&filter)),
+        ] {
+            let linear = walk_linear(&r.repo, head, last, &none, paths)
+                .expect("walk")
+                .expect("a chain");
+            let graph = walk_graph(&r.repo, head, last, &none, paths).expect("walk");
+            assert_eq!(summary(&linear), summary(&graph));
+        }
+        // A tag that is not on the chain: the graph walk decides.
+        r.branch("side");
+        r.checkout("side");
+        let elsewhere = r.commit_file("f", "1", "fix: side");
+        r.checkout("main");
+        let other = VersionTag {
+            commit: elsewhere,
+            ..tag.clone()
+        };
+        assert!(
+            walk_linear(&r.repo, head, Some(&other), &none, None)
+                .expect("walk")
+                .is_none()
+        );
+        // A merge: the graph walk decides.
+        let merged = r.merge("side", "Merge branch 'side'");
+        assert!(
+            walk_linear(&r.repo, merged, Some(&tag), &none, None)
+                .expect("walk")
+                .is_none()
+        );
+        let all = walk_since(&r.repo, merged, Some(&tag), &none, None).expect("walk");
+        assert!(all.0.iter().any(|c| c.id == elsewhere));
     }
 }

@@ -21,7 +21,7 @@ use deployer_core::cli::CommonArgs;
 use deployer_core::event::{self, Event};
 use deployer_core::runtime::RuntimeError;
 use deployer_core::{Classify, ErrorKind, Runtime};
-use deployer_git::changelog::{self, Entry};
+use deployer_git::changelog::{self, EntryRef};
 use deployer_git::glob::{GlobError, PathFilter};
 use deployer_git::version::{self, Decision, NonConventional, Plan, ReleaseSettings, VersionError};
 use deployer_git::{GitError, git_cli, tags};
@@ -213,17 +213,17 @@ fn label(arg: Option<&str>, default: &str) -> Option<String> {
 pub fn changelog_for(plan: &Plan) -> String {
     match &plan.decision {
         Decision::Release { version, .. } | Decision::AlreadyReleased { version, .. } => {
-            let entries: Vec<Entry> = plan
+            let entries: Vec<EntryRef<'_>> = plan
                 .commits
                 .iter()
                 .filter_map(|c| {
-                    c.parsed.clone().map(|commit| Entry {
-                        short_sha: c.short.clone(),
+                    c.parsed.as_ref().map(|commit| EntryRef {
+                        short_sha: &c.short,
                         commit,
                     })
                 })
                 .collect();
-            changelog::render(&format!("{}{version}", plan.tag_prefix), &entries)
+            changelog::render_refs(&format!("{}{version}", plan.tag_prefix), &entries)
         }
         Decision::NoRelease { .. } => String::new(),
     }
@@ -363,6 +363,12 @@ fn create_and_push_tag(
 }
 
 pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
+    // Secrets first: the token is masked before anything could print it.
+    if args.github_release
+        && let Ok(token) = std::env::var("GITHUB_TOKEN")
+    {
+        deployer_core::mask::add(&token);
+    }
     let settings = load_settings(args)?;
     let event = event::load_with_overrides(args.event_name.as_deref(), args.event_path.as_deref())?;
     let label = label(args.prerelease.as_deref(), &settings.default_label);

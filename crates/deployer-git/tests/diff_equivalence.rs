@@ -1,0 +1,199 @@
+//! `diff::changed_files` compares trees by hand (skipping identical subtrees) and runs
+//! libgit2's rename detection over the added and deleted files only. These tests hold it
+//! to the answer of libgit2's full tree-to-tree diff with `find_similar(renames)`, on
+//! every pair of commits of a history with nested directories, renames (exact and
+//! edited), whole directories deleted, a file replaced by a directory, exec-bit and
+//! symlink changes, and odd names.
+
+use std::os::unix::fs::PermissionsExt;
+
+use deployer_git::diff::{self, ChangedFile, Status};
+use deployer_git::testing::TestRepo;
+use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository};
+
+/// The previous implementation: libgit2's diff of the whole trees.
+fn reference(repo: &Repository, base: Option<Oid>, head: Oid) -> Vec<ChangedFile> {
+    let head_tree = repo.find_commit(head).and_then(|c| c.tree()).expect("tree");
+    let base_tree = base.map(|b| repo.find_commit(b).and_then(|c| c.tree()).expect("tree"));
+    let mut opts = DiffOptions::new();
+    opts.skip_binary_check(true).ignore_submodules(false);
+    let mut diff = repo
+        .diff_tree_to_tree(base_tree.as_ref(), Some(&head_tree), Some(&mut opts))
+        .expect("diff");
+    let mut find = DiffFindOptions::new();
+    find.renames(true);
+    diff.find_similar(Some(&mut find)).expect("renames");
+    let name = |f: git2::DiffFile<'_>| {
+        f.path_bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    };
+    let mut out: Vec<ChangedFile> = diff
+        .deltas()
+        .filter_map(|d| {
+            let status = match d.status() {
+                Delta::Added => Status::Added,
+                Delta::Deleted => Status::Deleted,
+                Delta::Modified => Status::Modified,
+                Delta::Renamed => Status::Renamed,
+                Delta::Copied => Status::Copied,
+                Delta::Typechange => Status::TypeChanged,
+                _ => return None,
+            };
+            let (new, old) = (name(d.new_file()), name(d.old_file()));
+            let (path, old_path) = match status {
+                Status::Deleted => (old, None),
+                Status::Renamed | Status::Copied => (new, old),
+                _ => (new.or(old), None),
+            };
+            Some(ChangedFile {
+                status,
+                path: path?,
+                old_path,
+            })
+        })
+        .collect();
+    // libgit2 orders the deletion and the addition of one path (a type change)
+    // differently depending on whether it found renames; changed_files lists the
+    // deletion first.
+    out.sort_by(|a, b| {
+        a.path
+            .cmp(&b.path)
+            .then_with(|| (a.status != Status::Deleted).cmp(&(b.status != Status::Deleted)))
+    });
+    out
+}
+
+fn body(seed: usize, lines: usize) -> String {
+    (0..lines)
+        .map(|i| format!("line {i} of a file that is long enough to be similar {seed}\n"))
+        .collect()
+}
+
+fn set_exec(r: &TestRepo, path: &str, exec: bool) {
+    let p = r.path().join(path);
+    let mut perm = std::fs::metadata(&p).expect("meta").permissions();
+    perm.set_mode(if exec { 0o755 } else { 0o644 });
+    std::fs::set_permissions(&p, perm).expect("chmod");
+}
+
+#[test]
+fn matches_libgit2_full_diff_on_every_pair_of_commits() {
+    let mut r = TestRepo::new();
+    let mut commits = Vec::new();
+    for d in 0..4 {
+        for f in 0..5 {
+            r.write(&format!("svc/d{d}/sub/f{f}.txt"), &body(d * 10 + f, 30));
+        }
+        r.write(&format!("svc/d{d}/README"), "readme\n");
+    }
+    r.write("top.txt", &body(99, 10));
+    r.write("odd/with space.md", "a\n");
+    r.write("odd/new\nline.md", "b\n");
+    r.write("odd/ünïcödé.md", "c\n");
+    r.write("x", "a file that becomes a directory\n");
+    r.write("tool.sh", "#!/bin/sh\necho hi\n");
+    r.write("link-target.txt", "target\n");
+    commits.push(r.commit("init"));
+
+    // An exact rename, an edited rename, a modification deep down.
+    r.rename("svc/d0/sub/f0.txt", "svc/moved/f0.txt");
+    r.rename("svc/d1/sub/f1.txt", "svc/d1/f1-renamed.txt");
+    r.write("svc/d1/f1-renamed.txt", &(body(11, 30) + "one more line\n"));
+    r.write("svc/d2/sub/f2.txt", &body(1000, 30));
+    commits.push(r.commit("renames"));
+
+    // A whole directory deleted, a file replaced by a directory, exec bit, odd names.
+    for f in 0..5 {
+        r.remove(&format!("svc/d3/sub/f{f}.txt"));
+    }
+    r.remove("x");
+    r.write("x/inside.txt", "now a directory\n");
+    set_exec(&r, "tool.sh", true);
+    r.remove("odd/with space.md");
+    r.write("odd/another name.md", "a\n");
+    commits.push(r.commit("deletions and types"));
+
+    // A file becomes a symlink; a new directory appears; nothing else.
+    r.remove("top.txt");
+    std::os::unix::fs::symlink("link-target.txt", r.path().join("top.txt")).expect("symlink");
+    for f in 0..3 {
+        r.write(&format!("new/deep/er/f{f}.txt"), &body(500 + f, 5));
+    }
+    commits.push(r.commit("symlink and new dir"));
+    // Identical trees.
+    commits.push(r.commit("empty"));
+
+    let repo = &r.repo;
+    let mut compared = 0;
+    for (i, &a) in commits.iter().enumerate() {
+        assert_eq!(
+            diff::changed_files(repo, None, a).expect("diff"),
+            reference(repo, None, a),
+            "everything in commit {i}"
+        );
+        for (j, &b) in commits.iter().enumerate() {
+            let ours = diff::changed_files(repo, Some(a), b).expect("diff");
+            assert_eq!(ours, reference(repo, Some(a), b), "commits {i} → {j}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 25);
+    // The cases the history was built for are really in it.
+    let step = diff::changed_files(repo, Some(commits[0]), commits[1]).expect("diff");
+    let renamed: Vec<_> = step
+        .iter()
+        .filter(|f| f.status == Status::Renamed)
+        .map(|f| (f.old_path.as_deref().unwrap_or(""), f.path.as_str()))
+        .collect();
+    assert_eq!(
+        renamed,
+        [
+            ("svc/d1/sub/f1.txt", "svc/d1/f1-renamed.txt"),
+            ("svc/d0/sub/f0.txt", "svc/moved/f0.txt")
+        ]
+    );
+    let step = diff::changed_files(repo, Some(commits[1]), commits[2]).expect("diff");
+    assert!(
+        step.iter()
+            .any(|f| f.path == "x" && f.status == Status::Deleted)
+    );
+    assert!(
+        step.iter()
+            .any(|f| f.path == "x/inside.txt" && f.status == Status::Added)
+    );
+    assert!(
+        step.iter()
+            .any(|f| f.path == "tool.sh" && f.status == Status::Modified)
+    );
+    assert!(
+        diff::changed_files(repo, Some(commits[3]), commits[4])
+            .expect("diff")
+            .is_empty()
+    );
+}
+
+#[test]
+fn rename_detection_writes_nothing_to_the_repository() {
+    let mut r = TestRepo::new();
+    r.write("a/file.txt", &body(1, 40));
+    let base = r.commit("one");
+    r.rename("a/file.txt", "b/file.txt");
+    let head = r.commit("two");
+    let count = |r: &TestRepo| {
+        let mut n = 0;
+        r.repo
+            .odb()
+            .expect("odb")
+            .foreach(|_| {
+                n += 1;
+                true
+            })
+            .expect("foreach");
+        n
+    };
+    let before = count(&r);
+    let files = diff::changed_files(&r.repo, Some(base), head).expect("diff");
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].status, Status::Renamed);
+    assert_eq!(count(&r), before, "no tree object may be written to disk");
+}
