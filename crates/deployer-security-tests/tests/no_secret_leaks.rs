@@ -4,9 +4,8 @@
 //! none of those values, nor the AWS keys STS handed out, appears in stdout, stderr,
 //! `$GITHUB_OUTPUT` or `$GITHUB_STEP_SUMMARY` except inside `::add-mask::` lines, and
 //! each secret's `::add-mask::` line comes before any other line mentioning it. The
-//! GitHub token and the webhook, known from the start, are masked before ecs-deploy and
-//! rollback print anything else (semver-release: before its GitHub phase, where it first
-//! reads the token).
+//! GitHub token and the webhook, known from the start, are masked before ecs-deploy,
+//! rollback and semver-release print anything else.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -298,15 +297,12 @@ fn leaks(run: &Run, secrets: &BTreeSet<String>) -> Vec<String> {
 
 /// The `::add-mask::` lines for the secrets known from the start precede every line of
 /// stdout from the first one `could_print` selects (`None`: every other line).
-fn masked_first(run: &Run, upfront: &[&str], could_print: Option<&str>) -> Vec<String> {
+fn masked_first(run: &Run, upfront: &[&str]) -> Vec<String> {
     let mut problems = Vec::new();
     let first_other = run
         .stdout
         .lines()
-        .position(|l| match could_print {
-            None => !l.starts_with("::add-mask::"),
-            Some(word) => !l.starts_with("::") && l.contains(word),
-        })
+        .position(|l| !l.starts_with("::add-mask::"))
         .unwrap_or(usize::MAX);
     for secret in upfront {
         match run
@@ -534,14 +530,13 @@ fn check_all(mode: Mode) {
             ));
         }
     }
-    // Secrets known from the start are masked before the command prints anything
-    // (semver-release reads the token only for its GitHub phase: before that phase).
+    // Secrets known from the start are masked before the command prints anything.
     for run in &runs {
         match run.command {
             "ecs-deploy" | "rollback" => {
-                problems.extend(masked_first(run, &[webhook.as_str(), GITHUB_TOKEN], None))
+                problems.extend(masked_first(run, &[webhook.as_str(), GITHUB_TOKEN]))
             }
-            "semver-release" => problems.extend(masked_first(run, &[GITHUB_TOKEN], Some("GitHub"))),
+            "semver-release" => problems.extend(masked_first(run, &[GITHUB_TOKEN])),
             _ => {}
         }
     }
@@ -616,7 +611,17 @@ fn the_checker_flags_every_kind_of_leak() {
         assert!(!leaks(case, &secrets).is_empty(), "case {i} not flagged");
     }
     let late = run(&format!("first\n::add-mask::{GITHUB_TOKEN}\n"), "", "", "");
-    assert!(!masked_first(&late, &[GITHUB_TOKEN], None).is_empty());
-    assert!(masked_first(&late, &[GITHUB_TOKEN], Some("GitHub")).is_empty());
-    assert!(!masked_first(&run("", "", "", ""), &[GITHUB_TOKEN], None).is_empty());
+    assert!(!masked_first(&late, &[GITHUB_TOKEN]).is_empty());
+    let early = run(
+        &format!(
+            "::add-mask::{GITHUB_TOKEN}
+first
+"
+        ),
+        "",
+        "",
+        "",
+    );
+    assert!(masked_first(&early, &[GITHUB_TOKEN]).is_empty());
+    assert!(!masked_first(&run("", "", "", ""), &[GITHUB_TOKEN]).is_empty());
 }
