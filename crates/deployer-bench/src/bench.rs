@@ -30,11 +30,19 @@ pub struct Options {
     pub warmup: usize,
     pub startup_runs: usize,
     pub timeout: Duration,
+    /// Per-run limit for the peers (a peer that does not finish is reported as timed out).
+    pub peer_timeout: Duration,
     /// Per-command measuring budget: fewer runs when one run is slow.
     pub budget: Duration,
     pub git_cliff: Option<PathBuf>,
     pub cog: Option<PathBuf>,
     pub semantic_release: Option<PathBuf>,
+    /// The `aws` CLI (awscli 1.x) for the `aws ecs wait services-stable` baseline.
+    pub aws_cli: Option<PathBuf>,
+    /// Skip the ECS rows (they take about 15 minutes at full scale).
+    pub skip_ecs: bool,
+    /// Skip the git rows.
+    pub skip_git: bool,
     /// Directory of `<tool>` files holding a "skipped: …" note written by scripts/bench.
     pub peer_notes: Option<PathBuf>,
 }
@@ -47,26 +55,26 @@ pub struct Results {
     pub scale: String,
 }
 
-fn say(msg: &str) {
+pub(crate) fn say(msg: &str) {
     eprintln!("bench: {msg}");
 }
 
 /// A scratch directory for `$GITHUB_OUTPUT`, the step summary and `RUNNER_TEMP`.
-struct Scratch {
-    dir: PathBuf,
+pub(crate) struct Scratch {
+    pub(crate) dir: PathBuf,
 }
 
 impl Scratch {
-    fn new(cache: &Path, name: &str) -> Result<Scratch, BenchError> {
+    pub(crate) fn new(cache: &Path, name: &str) -> Result<Scratch, BenchError> {
         let dir = cache.join("scratch").join(name);
         crate::workload::fresh_dir(&dir)?;
         Ok(Scratch { dir })
     }
-    fn output(&self) -> PathBuf {
+    pub(crate) fn output(&self) -> PathBuf {
         self.dir.join("github_output")
     }
     /// The env of a GitHub Actions step (outputs to files, like on a runner).
-    fn actions_env(&self, spec: Spec) -> Spec {
+    pub(crate) fn actions_env(&self, spec: Spec) -> Spec {
         let temp = self.dir.join("runner_temp");
         spec.env("GITHUB_ACTIONS", "true")
             .env("GITHUB_OUTPUT", self.output().display().to_string())
@@ -76,7 +84,7 @@ impl Scratch {
             )
             .env("RUNNER_TEMP", temp.display().to_string())
     }
-    fn reset(&self) {
+    pub(crate) fn reset(&self) {
         let temp = self.dir.join("runner_temp");
         let _ = std::fs::remove_dir_all(&temp);
         let _ = std::fs::create_dir_all(&temp);
@@ -119,7 +127,7 @@ impl Options {
         self.cache.join("logs")
     }
 
-    fn log(&self, name: &str) -> Result<PathBuf, BenchError> {
+    pub(crate) fn log(&self, name: &str) -> Result<PathBuf, BenchError> {
         let dir = self.log_dir();
         std::fs::create_dir_all(&dir)
             .map_err(|e| BenchError::Io(format!("cannot create {}", dir.display()), e))?;
@@ -198,7 +206,7 @@ impl Options {
             .filter(|s| !s.is_empty())
     }
 
-    fn bin(&self, name: &str) -> PathBuf {
+    pub(crate) fn bin(&self, name: &str) -> PathBuf {
         self.bin_dir.join(name)
     }
 }
@@ -330,7 +338,18 @@ fn semver_release(opts: &Options, res: &mut Results) -> Result<Option<Sample>, B
             Value::Missing(note)
         } else if let Some(p) = path.filter(|p| p.exists()) {
             let spec = Spec::new(p.clone(), &hist.work).args(args);
+            let peer_opts = Options {
+                timeout: opts.peer_timeout,
+                ..opts.clone()
+            };
+            let opts = &peer_opts;
             let s = opts.measure(tool, &spec, &|| {}, &mut res.notes)?;
+            if s.timed_out() {
+                res.notes.push(format!(
+                    "`{shown}` did not finish within {} s (`--peer-timeout`) and was stopped: it is reported as timed out rather than waited for.",
+                    opts.timeout.as_secs()
+                ));
+            }
             let log = read(&opts.log_dir().join(format!("{tool}.log")));
             let found = match tool {
                 "semantic-release" => log
@@ -364,7 +383,7 @@ fn semver_release(opts: &Options, res: &mut Results) -> Result<Option<Sample>, B
 fn footprint(
     opts: &Options,
     res: &mut Results,
-    measured: &[(&str, Option<Sample>)],
+    measured: &[(&str, &str, Option<Sample>)],
 ) -> Result<(), BenchError> {
     for name in BINARIES {
         let bin = opts.bin(name);
@@ -376,19 +395,11 @@ fn footprint(
             target,
         };
         if !bin.exists() {
-            if matches!(name, "detect-changes" | "semver-release") {
-                res.rows.push(row(
-                    "binary",
-                    Value::Missing("not built".into()),
-                    Target::Info,
-                ));
-            } else {
-                res.rows.push(row(
-                    "start-up, peak RSS during a deploy, size",
-                    Value::Missing(format!("not measured yet ({name} is not in the bench yet)")),
-                    Target::Info,
-                ));
-            }
+            res.rows.push(row(
+                "binary",
+                Value::Missing(format!("not built (cargo build --release -p {name})")),
+                Target::Info,
+            ));
             continue;
         }
         let spec = Spec::new(bin.clone(), &opts.cache).arg("--help");
@@ -399,17 +410,17 @@ fn footprint(
             opts.value(&format!("{name}-help"), &s),
             Target::MillisBelow(20.0),
         ));
-        match measured.iter().find(|(n, _)| *n == name) {
-            Some((_, Some(sample))) if sample.all_ok() => res.rows.push(row(
-                "peak RSS of the measured runs above",
-                Value::Mib(sample.max_rss_kib() as f64 / 1024.0),
+        for (_, during, sample) in measured.iter().filter(|(n, _, _)| *n == name) {
+            let value = match sample {
+                Some(s) if !s.runs.is_empty() => Value::Mib(s.max_rss_kib() as f64 / 1024.0),
+                Some(_) => Value::Missing("no run".into()),
+                None => Value::Missing("not measured in this run".into()),
+            };
+            res.rows.push(row(
+                &format!("peak RSS {during}"),
+                value,
                 Target::MibBelow(40.0),
-            )),
-            _ => res.rows.push(row(
-                "peak RSS during a deploy",
-                Value::Missing("not measured yet (the ECS rows are not in the bench yet)".into()),
-                Target::MibBelow(40.0),
-            )),
+            ));
         }
         let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
         res.rows.push(row(
@@ -421,51 +432,56 @@ fn footprint(
     Ok(())
 }
 
-/// The ECS rows of issue 8 that this bench does not measure yet.
-pub fn ecs_rows() -> Vec<Row> {
-    let not_yet =
-        || Value::Missing("not measured yet (the ECS rows are not in the bench yet)".into());
-    let row = |what: &str, workload: &str| Row {
-        what: what.into(),
-        workload: workload.into(),
-        deployer: not_yet(),
-        baseline: None,
-        target: Target::Info,
-    };
-    vec![
-        row(
-            "ecs-deploy success lag",
-            "ecs-sim, healthy rollout; target ≤ 5 s median vs `aws ecs wait services-stable`",
-        ),
-        row(
-            "ecs-deploy failure verdict",
-            "ecs-sim crash-loop; target ≤ 1 poll interval, circuit breaker time reported",
-        ),
-        row(
-            "parallel deploy",
-            "20 services in one call vs one alone; target ≤ 1.3 ×",
-        ),
-        row(
-            "API cost",
-            "ecs-deploy waiting 5 minutes; target ≤ 30 ECS calls per minute",
-        ),
-    ]
-}
-
 /// Runs everything and returns the results.
 pub fn run(opts: &Options) -> Result<Results, BenchError> {
     let mut res = Results {
         scale: opts.scale.label(),
         ..Results::default()
     };
-    let dc = detect_changes(opts, &mut res)?;
-    let sr = semver_release(opts, &mut res)?;
-    res.rows.extend(ecs_rows());
-    footprint(
-        opts,
-        &mut res,
-        &[("detect-changes", dc), ("semver-release", sr)],
-    )?;
+    let (dc, sr) = if opts.skip_git {
+        res.notes
+            .push("The git rows were skipped (--skip-git).".into());
+        (None, None)
+    } else {
+        (
+            detect_changes(opts, &mut res)?,
+            semver_release(opts, &mut res)?,
+        )
+    };
+    let fp = if opts.skip_ecs {
+        res.notes
+            .push("The ECS rows were skipped (--skip-ecs).".into());
+        crate::ecs::Footprints::default()
+    } else {
+        crate::ecs::run(opts, &mut res)?
+    };
+    let measured = [
+        ("detect-changes", "of the measured runs above", dc),
+        ("semver-release", "of the measured runs above", sr),
+        (
+            "ecs-deploy",
+            "during a deploy (success-lag and failure runs, one service)",
+            fp.ecs_deploy,
+        ),
+        (
+            "ecs-deploy",
+            "during a deploy of 20 services in one call",
+            fp.ecs_deploy_parallel,
+        ),
+        ("rollback", "during a rollback on ecs-sim", fp.rollback),
+        (
+            "run-migration",
+            "during a migration task on ecs-sim",
+            fp.run_migration,
+        ),
+        (
+            "gate-check",
+            "during an ecs-service gate on ecs-sim",
+            fp.gate_check,
+        ),
+    ];
+    footprint(opts, &mut res, &measured)?;
+
     Ok(res)
 }
 
@@ -498,7 +514,7 @@ pub fn render(res: &Results, machine: &str, opts: &Options) -> String {
          Workloads are generated deterministically from the seed with `git fast-import` and \
          cached under `target/bench-cache`. Peers are installed by `scripts/bench` with pinned \
          versions into `target/bench-tools` (`cargo install --locked`, `npm install`). \
-         Wall time is measured from spawn to exit; peak RSS comes from the child's `rusage`.\n",
+         Wall time is measured from spawn to exit; peak RSS is the child's own: its `rusage`, or its `VmHWM` sampled every 5 ms when `rusage` would only show the bench's own memory (Linux carries a spawning process's peak into the child's `ru_maxrss`).\n",
     );
     doc
 }
@@ -527,16 +543,5 @@ mod tests {
             Some("21.0.0")
         );
         assert_eq!(first_version("1.2 and 3.4.x"), None);
-    }
-
-    #[test]
-    fn ecs_rows_are_honest() {
-        let rows = ecs_rows();
-        assert_eq!(rows.len(), 4);
-        assert!(rows.iter().all(|r| r.verdict().is_none()));
-        assert!(
-            report::table(&rows)
-                .contains("not measured yet (the ECS rows are not in the bench yet)")
-        );
     }
 }

@@ -4,12 +4,14 @@
 //!   `git fast-import` (cached by seed and scale);
 //! * [`measure`] runs a command, timing spawn → exit and reading its peak RSS from
 //!   `wait4`'s rusage;
+//! * [`ecs`] measures the ECS rows against ecs-sim running in this process;
 //! * [`report`] renders the Markdown table; [`bench`] ties it together.
 //!
 //! `scripts/bench` builds the release binaries, installs the peers and runs
 //! `deployer-bench run`, which writes BENCHMARKS.md.
 
 pub mod bench;
+pub mod ecs;
 pub mod history;
 pub mod machine;
 pub mod measure;
@@ -77,6 +79,9 @@ pub enum Command {
         /// Kill a single run after this many seconds.
         #[arg(long, env = "DEPLOYER_BENCH_TIMEOUT", default_value_t = 600)]
         timeout: u64,
+        /// Kill a peer's run (git-cliff, cog, semantic-release) after this many seconds.
+        #[arg(long, env = "DEPLOYER_BENCH_PEER_TIMEOUT", default_value_t = 120)]
+        peer_timeout: u64,
         /// Measuring budget per command in seconds: fewer runs when one run is slow.
         #[arg(long, env = "DEPLOYER_BENCH_BUDGET", default_value_t = 150)]
         budget: u64,
@@ -89,6 +94,15 @@ pub enum Command {
         /// semantic-release executable (peer).
         #[arg(long, env = "DEPLOYER_BENCH_SEMANTIC_RELEASE")]
         semantic_release: Option<PathBuf>,
+        /// The `aws` CLI (awscli 1.x) for the `aws ecs wait services-stable` baseline.
+        #[arg(long, env = "DEPLOYER_BENCH_AWS_CLI")]
+        aws_cli: Option<PathBuf>,
+        /// Skip the ECS rows (about 15 minutes of real-time rollouts at full scale).
+        #[arg(long, env = "DEPLOYER_BENCH_SKIP_ECS")]
+        skip_ecs: bool,
+        /// Skip the git rows (detect-changes, semver-release and their peers).
+        #[arg(long, env = "DEPLOYER_BENCH_SKIP_GIT")]
+        skip_git: bool,
         /// Directory of per-tool "skipped: …" notes (written by scripts/bench).
         #[arg(long, env = "DEPLOYER_BENCH_PEER_NOTES")]
         peer_notes: Option<PathBuf>,
@@ -155,10 +169,14 @@ pub fn main_with(cli: Cli) -> Result<(), BenchError> {
             warmup,
             startup_runs,
             timeout,
+            peer_timeout,
             budget,
             git_cliff,
             cog,
             semantic_release,
+            aws_cli,
+            skip_ecs,
+            skip_git,
             peer_notes,
             write,
         } => {
@@ -177,10 +195,14 @@ pub fn main_with(cli: Cli) -> Result<(), BenchError> {
                 warmup: warmup.max(1),
                 startup_runs: startup_runs.max(1),
                 timeout: Duration::from_secs(timeout.max(1)),
+                peer_timeout: Duration::from_secs(peer_timeout.max(1)),
                 budget: Duration::from_secs(budget),
                 git_cliff: git_cliff.map(absolute),
                 cog: cog.map(absolute),
                 semantic_release: semantic_release.map(absolute),
+                aws_cli: aws_cli.map(absolute),
+                skip_ecs,
+                skip_git,
                 peer_notes: peer_notes.map(absolute),
             };
             let machine = bench::machine_description();

@@ -1,6 +1,5 @@
-//! Running a command and measuring it: wall time around spawn → reap, peak RSS from the
-//! child's own `rusage` (`wait4`, no GNU time needed), a watchdog that kills a run that
-//! takes too long, and medians.
+//! Running a command and measuring it: wall time around spawn → reap, peak RSS (see
+//! [`Run::max_rss_kib`]), a watchdog that kills a run that takes too long, and medians.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -14,9 +13,17 @@ use crate::BenchError;
 pub struct Run {
     pub wall: Duration,
     /// Peak resident set size of the child, in KiB.
+    ///
+    /// From the child's `rusage` (`wait4`) when that is above this process's own peak,
+    /// else from the child's `VmHWM`, sampled every 5 ms while it runs. Linux carries the
+    /// high-water mark of the address space a process *leaves* at `execve` into its
+    /// `ru_maxrss`, and a spawned child leaves this process's (vfork): its `ru_maxrss`
+    /// is never below the bench's own peak (about 20 MB once ecs-sim runs in it).
     pub max_rss_kib: u64,
     pub success: bool,
     pub timed_out: bool,
+    /// When the child exited (before it was reaped): lags are measured up to here.
+    pub ended: Instant,
 }
 
 /// Repeated runs of one command.
@@ -129,6 +136,7 @@ pub fn run_once(spec: &Spec, log: Option<&Path>, timeout: Duration) -> Result<Ru
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
         }
     }
+    let own_peak = vm_hwm_kib("self").unwrap_or(0);
     let start = Instant::now();
     let child = cmd
         .spawn()
@@ -138,14 +146,24 @@ pub fn run_once(spec: &Spec, log: Option<&Path>, timeout: Duration) -> Result<Ru
     // the watchdog has been told it exited, so the pid cannot be reused under it.
     let (tx, rx) = mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
-        if rx.recv_timeout(timeout).is_err() {
-            // SAFETY: plain syscall on a pid we spawned and have not reaped yet.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
+        let deadline = Instant::now() + timeout;
+        let mut hwm = 0;
+        loop {
+            if let Some(k) = vm_hwm_kib(&pid.to_string()) {
+                hwm = hwm.max(k);
             }
-            return true;
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left.min(Duration::from_millis(5))) {
+                Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => return (false, hwm),
+                Err(mpsc::RecvTimeoutError::Timeout) if left.is_zero() => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
         }
-        false
+        // SAFETY: plain syscall on a pid we spawned and have not reaped yet.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+        (true, hwm)
     });
     // Wait for exit without reaping (WNOWAIT), stop the clock, then reap with rusage.
     // SAFETY: zeroed siginfo is a valid out-parameter.
@@ -168,9 +186,10 @@ pub fn run_once(spec: &Spec, log: Option<&Path>, timeout: Duration) -> Result<Ru
             return Err(BenchError::Io("waitid".into(), err));
         }
     }
-    let wall = start.elapsed();
+    let ended = Instant::now();
+    let wall = ended - start;
     let _ = tx.send(());
-    let timed_out = watchdog.join().unwrap_or(false);
+    let (timed_out, sampled_hwm) = watchdog.join().unwrap_or((false, 0));
     let mut status: libc::c_int = 0;
     // SAFETY: zeroed rusage is a valid out-parameter.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -186,10 +205,31 @@ pub fn run_once(spec: &Spec, log: Option<&Path>, timeout: Duration) -> Result<Ru
     let success = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
     Ok(Run {
         wall,
-        max_rss_kib: usage.ru_maxrss.max(0) as u64,
+        max_rss_kib: peak_rss(usage.ru_maxrss.max(0) as u64, own_peak, sampled_hwm),
         success: success && !timed_out,
         timed_out,
+        ended,
     })
+}
+
+/// `VmHWM` of `/proc/<pid>/status` in KiB (`pid` may be `self`).
+fn vm_hwm_kib(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    crate::machine::field(&status, "VmHWM")?
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The child's peak RSS: `rusage` is max(our peak at spawn, the child's peak), so it is
+/// the child's own only when it is above ours; otherwise the sampled `VmHWM` is used.
+pub fn peak_rss(rusage: u64, own_peak: u64, sampled: u64) -> u64 {
+    if rusage > own_peak || sampled == 0 {
+        rusage
+    } else {
+        sampled
+    }
 }
 
 /// `warmup` unmeasured runs (the first one logged), then `runs` measured ones. Stops
@@ -235,6 +275,32 @@ mod tests {
         assert_eq!(median(vec![ms(5)]), Some(ms(5)));
         assert_eq!(median(vec![ms(9), ms(1), ms(5)]), Some(ms(5)));
         assert_eq!(median(vec![ms(4), ms(1), ms(2), ms(100)]), Some(ms(3)));
+    }
+
+    #[test]
+    fn peak_rss_is_the_childs_own() {
+        // rusage above our own peak: it is the child's.
+        assert_eq!(peak_rss(50_000, 20_000, 30_000), 50_000);
+        // rusage equal to our peak: the child stayed below it; the samples tell.
+        assert_eq!(peak_rss(20_000, 20_000, 12_000), 12_000);
+        // Nothing sampled (a very short run): rusage is all there is.
+        assert_eq!(peak_rss(20_000, 20_000, 0), 20_000);
+    }
+
+    #[test]
+    fn a_small_child_is_not_charged_with_our_memory() {
+        // Grow this process well above what `sleep` needs.
+        let ballast: Vec<u8> = vec![1; 64 << 20];
+        assert!(ballast.iter().map(|&b| u64::from(b)).sum::<u64>() > 0);
+        let r = run_once(
+            &Spec::new("sleep", &std::env::temp_dir()).arg("0.3"),
+            None,
+            Duration::from_secs(10),
+        )
+        .expect("run");
+        assert!(r.success);
+        assert!(r.max_rss_kib < 32 << 10, "{} KiB", r.max_rss_kib);
+        drop(ballast);
     }
 
     #[test]

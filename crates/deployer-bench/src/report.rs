@@ -7,8 +7,15 @@ use std::time::Duration;
 pub enum Target {
     /// deployer median ≤ factor × baseline median.
     RatioAtMost(f64),
+    /// deployer median ≤ factor × baseline median, where the baseline is deployer itself
+    /// on a smaller job (not a floor).
+    RatioOfBaselineAtMost(f64),
     /// deployer median < baseline median (a peer).
     FasterThan,
+    /// A time of at most this many seconds (a lag).
+    SecondsAtMost(f64),
+    /// A rate of at most this many calls per minute.
+    PerMinuteAtMost(f64),
     /// A value below this many milliseconds.
     MillisBelow(f64),
     /// A value below this many MiB.
@@ -21,7 +28,10 @@ impl Target {
     pub fn describe(&self) -> String {
         match self {
             Target::RatioAtMost(f) => format!("≤ {f} × floor"),
+            Target::RatioOfBaselineAtMost(f) => format!("≤ {f} × baseline"),
             Target::FasterThan => "faster than the peer (< 1 ×)".into(),
+            Target::SecondsAtMost(s) => format!("≤ {s} s"),
+            Target::PerMinuteAtMost(n) => format!("≤ {n} calls/min"),
             Target::MillisBelow(ms) => format!("< {ms} ms"),
             Target::MibBelow(mib) => format!("< {mib} MB"),
             Target::Info => "listed".into(),
@@ -35,6 +45,8 @@ pub enum Value {
     Time(Duration),
     Mib(f64),
     Bytes(u64),
+    /// Calls per minute.
+    PerMinute(f64),
     /// Not measured, with the reason (e.g. "skipped: needs a remote").
     Missing(String),
 }
@@ -45,6 +57,7 @@ impl Value {
             Value::Time(d) => fmt_duration(*d),
             Value::Mib(m) => format!("{m:.1} MB"),
             Value::Bytes(b) => format!("{:.1} MB", *b as f64 / (1024.0 * 1024.0)),
+            Value::PerMinute(n) => format!("{n:.1} calls/min"),
             Value::Missing(why) => why.clone(),
         }
     }
@@ -96,7 +109,11 @@ impl Row {
         let base = self.baseline.as_ref().map(|(_, v)| v);
         match (&self.target, &self.deployer) {
             (_, Value::Missing(_)) | (Target::Info, _) => None,
-            (Target::RatioAtMost(f), d) => ratio(d, base?).map(|r| r <= *f),
+            (Target::RatioAtMost(f) | Target::RatioOfBaselineAtMost(f), d) => {
+                ratio(d, base?).map(|r| r <= *f)
+            }
+            (Target::SecondsAtMost(max), Value::Time(t)) => Some(t.as_secs_f64() <= *max),
+            (Target::PerMinuteAtMost(max), Value::PerMinute(n)) => Some(n <= max),
             (Target::FasterThan, d) => ratio(d, base?).map(|r| r < 1.0),
             (Target::MillisBelow(ms), Value::Time(t)) => Some(t.as_secs_f64() * 1e3 < *ms),
             (Target::MibBelow(mib), Value::Mib(m)) => Some(m < mib),
@@ -206,6 +223,29 @@ mod tests {
             target: Target::MillisBelow(20.0),
         };
         assert_eq!(startup.verdict(), Some(true));
+        let lag = |secs: u64, t: Target| Row {
+            deployer: Value::Time(Duration::from_secs(secs)),
+            target: t,
+            ..startup.clone()
+        };
+        assert_eq!(lag(5, Target::SecondsAtMost(5.0)).verdict(), Some(true));
+        assert_eq!(lag(6, Target::SecondsAtMost(5.0)).verdict(), Some(false));
+        let rate = |n: f64| Row {
+            deployer: Value::PerMinute(n),
+            target: Target::PerMinuteAtMost(30.0),
+            ..startup.clone()
+        };
+        assert_eq!(rate(30.0).verdict(), Some(true));
+        assert_eq!(rate(30.5).verdict(), Some(false));
+        assert_eq!(rate(12.34).deployer.render(), "12.3 calls/min");
+        assert_eq!(
+            row(ms(140), ms(100), Target::RatioOfBaselineAtMost(1.3)).verdict(),
+            Some(false)
+        );
+        assert_eq!(
+            Target::RatioOfBaselineAtMost(1.3).describe(),
+            "≤ 1.3 × baseline"
+        );
         let rss = Row {
             deployer: Value::Mib(41.0),
             target: Target::MibBelow(40.0),
