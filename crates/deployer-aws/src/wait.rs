@@ -676,7 +676,7 @@ impl StopSignals {
 
 /// A full listing at least this often, whatever the signals say (tasks that crash after
 /// reaching RUNNING are not always counted as failed by ECS).
-pub const LIST_STOPPED_AT_LEAST_EVERY: u32 = 3;
+pub const LIST_STOPPED_AT_LEAST_EVERY: u32 = 4;
 
 /// Whether this tick lists the service's stopped tasks. Listing on every tick would be a
 /// third of the API calls of a wait; a stop almost always shows first in what each tick

@@ -24,6 +24,10 @@ const POLL: Duration = Duration::from_secs(5);
 /// The `aws ecs wait services-stable` waiter's fixed delay (awscli 1.x).
 const AWS_WAITER_DELAY: &str = "15 s";
 const PARALLEL: usize = 20;
+/// How long the parallel rows' rollouts take: between two polls (every 5 s from the
+/// deploy's start), so that the ratio measures what 20 services cost and not which side
+/// of a poll the deployment happened to finish on.
+const PARALLEL_ROLLOUT_SECS: f64 = 12.0;
 
 /// Peak RSS samples of the AWS binaries, for the footprint rows.
 #[derive(Debug, Default)]
@@ -92,8 +96,8 @@ pub fn crash_after(runs: usize) -> Vec<f64> {
 
 /// The scenario of every ECS row, keyed by image.
 pub fn scenario_yaml(lags: &[f64], crashes: &[f64], api_wait_secs: u64) -> String {
-    let mut s = String::from(
-        "default: {kind: healthy, start-after: 10}\nimages:\n  \"repo/*:v1\": {kind: healthy, start-after: 1}\n",
+    let mut s = format!(
+        "default: {{kind: healthy, start-after: 10}}\nimages:\n  \"repo/*:v1\": {{kind: healthy, start-after: 1}}\n  \"repo/api:par*\": {{kind: healthy, start-after: {PARALLEL_ROLLOUT_SECS}}}\n",
     );
     for (k, secs) in lags.iter().enumerate() {
         s.push_str(&format!(
@@ -571,7 +575,7 @@ pub fn run(opts: &Options, res: &mut Results) -> Result<Footprints, BenchError> 
     res.rows.push(Row {
         what: "parallel deploy".into(),
         workload: format!(
-            "ecs-sim, {PARALLEL} services (2 tasks each, healthy after 10 s) in one ecs-deploy call, against one service alone; median of {par_runs}"
+            "ecs-sim, {PARALLEL} services (2 tasks each, healthy after {PARALLEL_ROLLOUT_SECS} s, between two polls) in one ecs-deploy call, against one service alone; median of {par_runs}"
         ),
         deployer: median_of(&twenty).map_or(Value::Missing("no runs".into()), Value::Time),
         baseline: Some((
