@@ -45,25 +45,23 @@ impl deployer_core::Classify for GlobError {
     }
 }
 
-/// An ordered list of include/exclude globs.
+/// An ordered list of include/exclude globs, parsed and checked but not compiled: the
+/// form to keep when many filters are matched together through one [`FilterSet`]
+/// (compiling each filter on its own as well would double the start-up cost).
 #[derive(Debug, Clone)]
-pub struct PathFilter {
-    /// All patterns in one set (literal/prefix/extension strategies, one regex set for
-    /// the rest) instead of one regex per pattern.
-    set: GlobSet,
-    /// `negate[i]` for pattern `i` of the set.
-    negate: Vec<bool>,
+pub struct Patterns {
     globs: Vec<Glob>,
+    /// `negate[i]` for pattern `i`.
+    negate: Vec<bool>,
     patterns: Vec<String>,
 }
 
-impl PathFilter {
-    /// Compiles `patterns` (1-based indexes in errors).
-    pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Self, GlobError> {
+impl Patterns {
+    /// Parses and checks `patterns` (1-based indexes in errors).
+    pub fn parse<S: AsRef<str>>(patterns: &[S]) -> Result<Self, GlobError> {
         if patterns.is_empty() {
             return Err(GlobError::NoPatterns);
         }
-        let mut builder = GlobSetBuilder::new();
         let mut negates = Vec::with_capacity(patterns.len());
         let mut globs = Vec::with_capacity(patterns.len());
         for (i, raw) in patterns.iter().enumerate() {
@@ -101,28 +99,66 @@ impl PathFilter {
                     pattern: raw.to_string(),
                     message: e.kind().to_string(),
                 })?;
-            builder.add(glob.clone());
             globs.push(glob);
             negates.push(negate);
         }
         if negates.iter().all(|n| *n) {
             return Err(GlobError::OnlyNegations);
         }
-        let set = builder.build().map_err(|e| GlobError::Invalid {
-            index: 0,
-            pattern: String::new(),
-            message: e.kind().to_string(),
-        })?;
-        Ok(PathFilter {
-            set,
-            negate: negates,
+        Ok(Patterns {
             globs,
+            negate: negates,
             patterns: patterns.iter().map(|p| p.as_ref().to_string()).collect(),
         })
     }
 
     /// The patterns as given.
+    pub fn as_given(&self) -> &[String] {
+        &self.patterns
+    }
+
+    /// Compiles these patterns into a filter of their own.
+    pub fn compile(self) -> Result<PathFilter, GlobError> {
+        Ok(PathFilter {
+            set: build(self.globs.iter().cloned())?,
+            patterns: self,
+        })
+    }
+}
+
+fn build(globs: impl IntoIterator<Item = Glob>) -> Result<GlobSet, GlobError> {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        builder.add(glob);
+    }
+    builder.build().map_err(|e| GlobError::Invalid {
+        index: 0,
+        pattern: String::new(),
+        message: e.kind().to_string(),
+    })
+}
+
+/// One filter, compiled: all its patterns in one set (literal/prefix/extension
+/// strategies, one regex set for the rest) instead of one regex per pattern.
+#[derive(Debug, Clone)]
+pub struct PathFilter {
+    set: GlobSet,
+    patterns: Patterns,
+}
+
+impl PathFilter {
+    /// Parses and compiles `patterns` (1-based indexes in errors).
+    pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Self, GlobError> {
+        Patterns::parse(patterns)?.compile()
+    }
+
+    /// The patterns as given.
     pub fn patterns(&self) -> &[String] {
+        self.patterns.as_given()
+    }
+
+    /// The parsed patterns, to combine this filter with others in a [`FilterSet`].
+    pub fn parsed(&self) -> &Patterns {
         &self.patterns
     }
 
@@ -132,7 +168,7 @@ impl PathFilter {
         self.set
             .matches(path)
             .last()
-            .is_some_and(|&i| !self.negate[i])
+            .is_some_and(|&i| !self.patterns.negate[i])
     }
 
     /// The paths of `paths` this filter selects, in input order.
@@ -151,24 +187,19 @@ pub struct FilterSet {
 }
 
 impl FilterSet {
-    pub fn new<'a, I: IntoIterator<Item = &'a PathFilter>>(filters: I) -> Result<Self, GlobError> {
-        let mut builder = GlobSetBuilder::new();
+    pub fn new<'a, I: IntoIterator<Item = &'a Patterns>>(filters: I) -> Result<Self, GlobError> {
+        let mut globs = Vec::new();
         let mut owners = Vec::new();
         let mut count = 0;
         for (f, filter) in filters.into_iter().enumerate() {
             count += 1;
             for (glob, negate) in filter.globs.iter().zip(&filter.negate) {
-                builder.add(glob.clone());
+                globs.push(glob.clone());
                 owners.push((f, *negate));
             }
         }
-        let set = builder.build().map_err(|e| GlobError::Invalid {
-            index: 0,
-            pattern: String::new(),
-            message: e.kind().to_string(),
-        })?;
         Ok(FilterSet {
-            set,
+            set: build(globs)?,
             owners,
             filters: count,
         })

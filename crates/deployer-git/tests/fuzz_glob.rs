@@ -54,7 +54,7 @@ fn patterns(bytes: &[u8]) -> Vec<String> {
 fn check(bytes: &[u8], extra_path: &str) -> Result<(), String> {
     let pats = patterns(bytes);
     let filter = PathFilter::new(&pats).map_err(|e| e.to_string())?;
-    let set = FilterSet::new([&filter, &filter]).map_err(|e| e.to_string())?;
+    let set = FilterSet::new([filter.parsed(), filter.parsed()]).map_err(|e| e.to_string())?;
     let (mut buf, mut out) = (Vec::new(), Vec::new());
     for path in PATHS.iter().copied().chain([extra_path]) {
         let one = filter.is_match(path);

@@ -31,7 +31,7 @@ use deployer_core::{Classify, ErrorKind, Runtime};
 use deployer_git::GitError;
 use deployer_git::base::{BaseRequest, Resolver, Selection};
 use deployer_git::diff::{self, ChangedFile};
-use deployer_git::glob::{GlobError, PathFilter};
+use deployer_git::glob::{FilterSet, GlobError, Patterns};
 use deployer_git::markers::{self, MarkerSettings};
 use serde::Deserialize;
 
@@ -173,10 +173,8 @@ pub fn parse_filters(yaml: &str) -> Result<Vec<(String, Vec<String>)>, Error> {
         .collect())
 }
 
-/// Validates names and compiles the globs.
-pub fn compile_filters(
-    raw: Vec<(String, Vec<String>)>,
-) -> Result<Vec<(String, PathFilter)>, Error> {
+/// Validates names and parses the globs (they are compiled together, once, in [`detect`]).
+pub fn compile_filters(raw: Vec<(String, Vec<String>)>) -> Result<Vec<(String, Patterns)>, Error> {
     if raw.is_empty() {
         return Err(Error::NoFilters);
     }
@@ -192,7 +190,7 @@ pub fn compile_filters(
             if RESERVED_OUTPUTS.contains(&name.as_str()) {
                 return Err(Error::ReservedFilterName(name));
             }
-            let filter = PathFilter::new(&globs).map_err(|source| Error::Glob {
+            let filter = Patterns::parse(&globs).map_err(|source| Error::Glob {
                 name: name.clone(),
                 source,
             })?;
@@ -225,7 +223,7 @@ impl Outcome {
 }
 
 struct Loaded {
-    filters: Vec<(String, PathFilter)>,
+    filters: Vec<(String, Patterns)>,
     markers: MarkerSettings,
 }
 
@@ -265,7 +263,7 @@ fn honours_skip(event: Option<&Event>) -> bool {
 /// Computes the outcome (no output is written).
 pub fn detect(
     repo_dir: &Path,
-    filters: &[(String, PathFilter)],
+    filters: &[(String, Patterns)],
     marker_settings: &MarkerSettings,
     req: &BaseRequest<'_>,
 ) -> Result<(Outcome, Vec<String>), Error> {
@@ -337,13 +335,10 @@ pub fn detect(
         outcome.services = all(true);
         return Ok((outcome, resolver.notes));
     }
-    let set =
-        deployer_git::glob::FilterSet::new(filters.iter().map(|(_, f)| f)).map_err(|source| {
-            Error::Glob {
-                name: "*".into(),
-                source,
-            }
-        })?;
+    let set = FilterSet::new(filters.iter().map(|(_, f)| f)).map_err(|source| Error::Glob {
+        name: "*".into(),
+        source,
+    })?;
     let mut matched: Vec<Vec<String>> = vec![Vec::new(); filters.len()];
     let (mut buf, mut hit, mut any) = (Vec::new(), Vec::new(), vec![false; filters.len()]);
     for f in &outcome.files {
