@@ -24,62 +24,83 @@ fn line(scope: Option<&str>, text: &str, sha: &str) -> String {
     }
 }
 
-/// One commit in the changelog, borrowed (no copy of 100k parsed commits to render a
-/// long history).
+/// One commit in the changelog, borrowed: what a line shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryRef<'a> {
     pub short_sha: &'a str,
-    pub commit: &'a ConventionalCommit,
+    /// Lower-cased type (`feat`, `fix`, …).
+    pub kind: &'a str,
+    pub scope: Option<&'a str>,
+    pub description: &'a str,
+    /// What breaks, for breaking changes.
+    pub breaking: Option<&'a str>,
+}
+
+impl<'a> EntryRef<'a> {
+    pub fn of(short_sha: &'a str, commit: &'a ConventionalCommit) -> Self {
+        EntryRef {
+            short_sha,
+            kind: &commit.kind,
+            scope: commit.scope.as_deref(),
+            description: &commit.description,
+            breaking: commit.breaking.then(|| {
+                commit
+                    .breaking_description
+                    .as_deref()
+                    .unwrap_or(&commit.description)
+            }),
+        }
+    }
 }
 
 /// [`render_refs`] for owned entries.
 pub fn render(title: &str, entries: &[Entry]) -> String {
-    let refs: Vec<EntryRef<'_>> = entries
-        .iter()
-        .map(|e| EntryRef {
-            short_sha: &e.short_sha,
-            commit: &e.commit,
-        })
-        .collect();
-    render_refs(title, &refs)
+    render_refs(
+        title,
+        entries
+            .iter()
+            .map(|e| EntryRef::of(&e.short_sha, &e.commit)),
+    )
 }
 
 /// Renders `## {title}` and one `###` group per kind: breaking changes first, then
 /// features, fixes, performance and reverts. Other types (docs, chore, …) are left out.
-pub fn render_refs(title: &str, entries: &[EntryRef<'_>]) -> String {
+/// `entries` is walked once per group rather than collected, so a long history is not
+/// copied to be rendered.
+pub fn render_refs<'a, I>(title: &str, entries: I) -> String
+where
+    I: IntoIterator<Item = EntryRef<'a>>,
+    I::IntoIter: Clone,
+{
+    let entries = entries.into_iter();
     let mut out = format!("## {title}\n");
-    let breaking: Vec<&EntryRef<'_>> = entries.iter().filter(|e| e.commit.breaking).collect();
-    if !breaking.is_empty() {
+    let mut breaking = entries
+        .clone()
+        .filter_map(|e| e.breaking.map(|b| (e, b)))
+        .peekable();
+    let any_breaking = breaking.peek().is_some();
+    if any_breaking {
         out.push_str("\n### ⚠ Breaking changes\n\n");
-        for e in breaking {
-            let text = e
-                .commit
-                .breaking_description
-                .as_deref()
-                .unwrap_or(&e.commit.description);
-            out.push_str(&line(e.commit.scope.as_deref(), text, e.short_sha));
+        for (e, text) in breaking {
+            out.push_str(&line(e.scope, text, e.short_sha));
         }
     }
     let mut any = false;
     for (heading, kinds) in GROUPS {
-        let group: Vec<&EntryRef<'_>> = entries
-            .iter()
-            .filter(|e| kinds.contains(&e.commit.kind.as_str()))
-            .collect();
-        if group.is_empty() {
+        let mut group = entries
+            .clone()
+            .filter(|e| kinds.contains(&e.kind))
+            .peekable();
+        if group.peek().is_none() {
             continue;
         }
         any = true;
         out.push_str(&format!("\n### {heading}\n\n"));
         for e in group {
-            out.push_str(&line(
-                e.commit.scope.as_deref(),
-                &e.commit.description,
-                e.short_sha,
-            ));
+            out.push_str(&line(e.scope, e.description, e.short_sha));
         }
     }
-    if !any && !entries.iter().any(|e| e.commit.breaking) {
+    if !any && !any_breaking {
         out.push_str("\n_No notable changes._\n");
     }
     out

@@ -26,8 +26,10 @@ use std::path::Path;
 use git2::{Oid, Repository, Sort};
 use semver::{Prerelease, Version};
 
+use crate::changelog::EntryRef;
 use crate::conventional::{self, Bump, ConventionalCommit};
 use crate::glob::PathFilter;
+use crate::tags::SHORT_SHA_LEN;
 use crate::{GitError, diff};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -300,14 +302,171 @@ pub struct VersionTag {
     pub commit: Oid,
 }
 
-/// A commit considered for the release.
-#[derive(Debug, Clone)]
-pub struct CommitInfo {
+/// A commit that matters to the release: it bumps the version (and so appears in the
+/// changelog), names a version with `Release-As:`, or reverts another commit. Only these
+/// are kept, reduced to what the version and the changelog use: a history of 100k
+/// commits would otherwise hold every message and parsed body in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseCommit {
     pub id: Oid,
-    pub short: String,
-    pub message: String,
-    /// `None` when the message is not a Conventional Commit.
-    pub parsed: Option<ConventionalCommit>,
+    short: [u8; SHORT_SHA_LEN],
+    /// Lower-cased type (`feat`, `fix`, …).
+    pub kind: Box<str>,
+    pub scope: Option<Box<str>>,
+    pub description: Box<str>,
+    /// What breaks (the footer's text, or the description when only `!` was used).
+    pub breaking: Option<Box<str>>,
+    pub release_as: Option<Box<str>>,
+    /// For reverts: the SHA named in "This reverts commit <sha>".
+    pub reverts: Option<Box<str>>,
+}
+
+impl ReleaseCommit {
+    /// `None` for commits that do not matter to the release (see the type's doc).
+    fn of(id: Oid, commit: ConventionalCommit) -> Option<Self> {
+        if commit.bump() == Bump::None && commit.release_as.is_none() && commit.reverts.is_none() {
+            return None;
+        }
+        let breaking = commit.breaking.then(|| {
+            commit
+                .breaking_description
+                .unwrap_or_else(|| commit.description.clone())
+        });
+        Some(ReleaseCommit {
+            id,
+            short: short_sha(id),
+            kind: commit.kind.into(),
+            scope: commit.scope.map(Into::into),
+            description: commit.description.into(),
+            breaking: breaking.map(Into::into),
+            release_as: commit.release_as.map(Into::into),
+            reverts: commit.reverts.map(Into::into),
+        })
+    }
+
+    /// The abbreviated SHA shown in logs and changelogs.
+    pub fn short(&self) -> &str {
+        std::str::from_utf8(&self.short).unwrap_or_default()
+    }
+
+    pub fn bump(&self) -> Bump {
+        if self.breaking.is_some() {
+            return Bump::Major;
+        }
+        match &*self.kind {
+            "feat" | "feature" => Bump::Minor,
+            "fix" | "perf" | "revert" => Bump::Patch,
+            _ => Bump::None,
+        }
+    }
+
+    /// This commit's line in the changelog.
+    pub fn entry(&self) -> EntryRef<'_> {
+        EntryRef {
+            short_sha: self.short(),
+            kind: &self.kind,
+            scope: self.scope.as_deref(),
+            description: &self.description,
+            breaking: self.breaking.as_deref(),
+        }
+    }
+
+    /// The header as a changelog reads it: `type(scope): description`.
+    pub fn subject(&self) -> String {
+        match &self.scope {
+            Some(scope) => format!("{}({scope}): {}", self.kind, self.description),
+            None => format!("{}: {}", self.kind, self.description),
+        }
+    }
+}
+
+fn short_sha(id: Oid) -> [u8; SHORT_SHA_LEN] {
+    let mut short = [b'0'; SHORT_SHA_LEN];
+    for (slot, digit) in short.iter_mut().zip(id.to_string().bytes()) {
+        *slot = digit;
+    }
+    short
+}
+
+/// A commit whose message is not a Conventional Commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredCommit {
+    pub id: Oid,
+    /// The first line of the message.
+    pub subject: String,
+}
+
+impl IgnoredCommit {
+    pub fn short(&self) -> String {
+        self.id.to_string()[..SHORT_SHA_LEN].to_string()
+    }
+}
+
+/// Commits gathered by a walk (newest first), with reverts paired as they are met: a
+/// revert is always newer than the commit it reverts, so by the time that commit is
+/// walked its revert is already known.
+#[derive(Debug, Default)]
+struct Gathered {
+    commits: Vec<ReleaseCommit>,
+    /// `cancelled[i]` for `commits[i]`: a revert and the unreleased commit it reverts.
+    cancelled: Vec<bool>,
+    /// Reverts whose target has not been walked yet: (SHA as written, index in `commits`).
+    pending_reverts: Vec<(Box<str>, usize)>,
+    conventional: usize,
+    ignored: Vec<IgnoredCommit>,
+    hit_boundary: bool,
+    top_seen: bool,
+}
+
+impl Gathered {
+    fn add(&mut self, id: Oid, message: &str) {
+        let parsed = match conventional::parse(message) {
+            Ok(parsed) => parsed,
+            Err(_) => {
+                self.ignored.push(IgnoredCommit {
+                    id,
+                    subject: message.lines().next().unwrap_or("").to_string(),
+                });
+                return;
+            }
+        };
+        self.conventional += 1;
+        let hex = id.to_string();
+        let target_of = self
+            .pending_reverts
+            .iter()
+            .position(|(sha, _)| hex.starts_with(&**sha));
+        let kept = ReleaseCommit::of(id, parsed);
+        let index = kept.as_ref().map(|_| self.commits.len());
+        if let Some(commit) = kept {
+            if let Some(sha) = &commit.reverts {
+                self.pending_reverts.push((sha.clone(), self.commits.len()));
+            }
+            self.commits.push(commit);
+            self.cancelled.push(false);
+        }
+        if let Some(p) = target_of {
+            let (_, revert) = self.pending_reverts.remove(p);
+            self.cancelled[revert] = true;
+            if let Some(i) = index {
+                self.cancelled[i] = true;
+            }
+        }
+    }
+
+    /// The commits that count: cancelled reverts and their targets dropped.
+    fn into_walked(self) -> Walked {
+        let mut cancelled = self.cancelled.into_iter();
+        let mut commits = self.commits;
+        commits.retain(|_| !cancelled.next().unwrap_or(false));
+        Walked {
+            commits,
+            conventional: self.conventional,
+            ignored: self.ignored,
+            hit_boundary: self.hit_boundary,
+            top_seen: self.top_seen,
+        }
+    }
 }
 
 /// The result of [`plan`].
@@ -316,10 +475,14 @@ pub struct Plan {
     pub head: Oid,
     pub decision: Decision,
     pub last_final: Option<VersionTag>,
-    /// Conventional commits that count (after revert pairing and path attribution), newest first.
-    pub commits: Vec<CommitInfo>,
+    /// The commits that matter to the release (see [`ReleaseCommit`]), after revert
+    /// pairing and path attribution, newest first.
+    pub commits: Vec<ReleaseCommit>,
+    /// Conventional commits walked since the last release (also those that change
+    /// nothing, such as `docs:` and `chore:`).
+    pub conventional: usize,
     /// Commits ignored as not conventional (newest first).
-    pub ignored: Vec<CommitInfo>,
+    pub ignored: Vec<IgnoredCommit>,
     pub tag_prefix: String,
 }
 
@@ -409,10 +572,9 @@ pub fn plan(
     // Optimistic: the highest final tag is usually reachable. The walk below (hiding it)
     // proves that for free: it is reachable iff it is HEAD or a parent of a walked commit.
     let mut last_final = candidates.first().map(|t| (*t).clone());
-    let (mut commits, mut ignored, mut hit_boundary, top_seen) =
-        walk_since(repo, head, last_final.as_ref(), &roots, paths)?;
+    let mut walked = walk_since(repo, head, last_final.as_ref(), &roots, paths)?;
     if let Some(top) = &last_final
-        && !(top.commit == head || top_seen)
+        && !(top.commit == head || walked.top_seen)
     {
         // Released elsewhere: fall back to an ancestry check per candidate.
         last_final = candidates
@@ -420,11 +582,10 @@ pub fn plan(
             .skip(1)
             .find(|t| diff::is_ancestor(repo, t.commit, head))
             .map(|t| (*t).clone());
-        (commits, ignored, hit_boundary, _) =
-            walk_since(repo, head, last_final.as_ref(), &roots, paths)?;
+        walked = walk_since(repo, head, last_final.as_ref(), &roots, paths)?;
     }
 
-    if shallow && (hit_boundary || tags.is_empty()) {
+    if shallow && (walked.hit_boundary || tags.is_empty()) {
         let detail = if tags.is_empty() {
             format!(" (no `{prefix}<version>` tags were fetched)")
         } else {
@@ -435,49 +596,28 @@ pub fn plan(
             detail,
         });
     }
-    if settings.non_conventional == NonConventional::Error && !ignored.is_empty() {
-        let list = ignored
-            .iter()
-            .map(|c| format!("  {} {}", c.short, c.message.lines().next().unwrap_or("")))
-            .collect::<Vec<_>>()
-            .join("\n");
-        return Err(VersionError::NonConventional { list });
+    if settings.non_conventional == NonConventional::Error && !walked.ignored.is_empty() {
+        return Err(VersionError::NonConventional {
+            list: listing(&walked.ignored),
+        });
     }
-    // Reverts of unreleased commits cancel out.
-    let mut cancelled: HashSet<Oid> = HashSet::new();
-    for c in &commits {
-        let Some(sha) = c.parsed.as_ref().and_then(|p| p.reverts.as_deref()) else {
-            continue;
-        };
-        if let Some(target) = commits
-            .iter()
-            .find(|o| o.id.to_string().starts_with(sha) && !cancelled.contains(&o.id))
-        {
-            cancelled.insert(target.id);
-            cancelled.insert(c.id);
-        }
-    }
-    commits.retain(|c| !cancelled.contains(&c.id));
-
-    let bump = commits
+    let bump = walked
+        .commits
         .iter()
-        .filter_map(|c| c.parsed.as_ref())
-        .map(ConventionalCommit::bump)
+        .map(ReleaseCommit::bump)
         .max()
         .unwrap_or(Bump::None);
     // Newest Release-As wins (commits are newest first).
     let mut release_as: Option<(Version, String)> = None;
-    for c in &commits {
-        if let Some(value) = c.parsed.as_ref().and_then(|p| p.release_as.as_deref()) {
-            let v = Version::parse(value.trim_start_matches(['v', 'V'])).map_err(|_| {
-                VersionError::BadReleaseAs {
-                    sha: c.short.clone(),
-                    value: value.to_string(),
-                }
-            })?;
-            release_as = Some((v, c.short.clone()));
-            break;
-        }
+    if let Some(c) = walked.commits.iter().find(|c| c.release_as.is_some()) {
+        let value = c.release_as.as_deref().unwrap_or_default();
+        let v = Version::parse(value.trim_start_matches(['v', 'V'])).map_err(|_| {
+            VersionError::BadReleaseAs {
+                sha: c.short().to_string(),
+                value: value.to_string(),
+            }
+        })?;
+        release_as = Some((v, c.short().to_string()));
     }
     let existing: Vec<Version> = tags.iter().map(|t| t.version.clone()).collect();
     let head_versions: Vec<Version> = tags
@@ -499,16 +639,43 @@ pub fn plan(
         head,
         decision,
         last_final,
-        commits,
-        ignored,
+        commits: walked.commits,
+        conventional: walked.conventional,
+        ignored: walked.ignored,
         tag_prefix: prefix.to_string(),
     })
 }
 
-type Walked = (Vec<CommitInfo>, Vec<CommitInfo>, bool, bool);
+/// At most this many ignored commits are listed in an error; the rest are counted.
+const IGNORED_LISTED: usize = 50;
 
-/// Commits from `head` down to (excluding) `last_final`: (conventional, ignored,
-/// hit a shallow boundary, `last_final` is a parent of a walked commit).
+/// The ignored commits, one per line (the first [`IGNORED_LISTED`], then a count).
+pub fn listing(ignored: &[IgnoredCommit]) -> String {
+    let mut lines: Vec<String> = ignored
+        .iter()
+        .take(IGNORED_LISTED)
+        .map(|c| format!("  {} {}", c.short(), c.subject))
+        .collect();
+    if ignored.len() > IGNORED_LISTED {
+        lines.push(format!("  … and {} more", ignored.len() - IGNORED_LISTED));
+    }
+    lines.join("\n")
+}
+
+/// What a walk from HEAD down to the last release found.
+#[derive(Debug)]
+struct Walked {
+    /// See [`Plan::commits`].
+    commits: Vec<ReleaseCommit>,
+    conventional: usize,
+    ignored: Vec<IgnoredCommit>,
+    /// The walk reached a shallow clone's boundary.
+    hit_boundary: bool,
+    /// The last release is a parent of a walked commit.
+    top_seen: bool,
+}
+
+/// Commits from `head` down to (excluding) `last_final`.
 fn walk_since(
     repo: &Repository,
     head: Oid,
@@ -568,15 +735,12 @@ fn walk_linear(
         .odb()
         .map_err(GitError::git("cannot open the object database"))?;
     let stop = last_final.map(|t| t.commit);
-    let mut commits = Vec::new();
-    let mut ignored = Vec::new();
-    let mut hit_boundary = false;
-    let mut top_seen = false;
+    let mut gathered = Gathered::default();
     let mut next = Some(head);
     while let Some(id) = next {
         if Some(id) == stop {
             // Reached (or HEAD is the tag itself, for a pre-release): nothing below counts.
-            top_seen = true;
+            gathered.top_seen = true;
             break;
         }
         let obj = odb
@@ -594,7 +758,7 @@ fn walk_linear(
         if parents.len() > 1 {
             return Ok(None);
         }
-        hit_boundary |= shallow_root;
+        gathered.hit_boundary |= shallow_root;
         next = parents.first().copied();
         if let Some(filter) = paths {
             let files = diff::changed_files(repo, next, id)?;
@@ -602,32 +766,12 @@ fn walk_linear(
                 continue;
             }
         }
-        let info = commit_info(id, raw.message);
-        if info.parsed.is_some() {
-            commits.push(info)
-        } else {
-            ignored.push(info)
-        }
+        gathered.add(id, &raw.message);
     }
-    if stop.is_some() && !top_seen {
+    if stop.is_some() && !gathered.top_seen {
         return Ok(None);
     }
-    Ok(Some((commits, ignored, hit_boundary, top_seen)))
-}
-
-fn commit_info(id: Oid, message: String) -> CommitInfo {
-    let short = id
-        .to_string()
-        .chars()
-        .take(crate::tags::SHORT_SHA_LEN)
-        .collect();
-    let parsed = conventional::parse(&message).ok();
-    CommitInfo {
-        id,
-        short,
-        message,
-        parsed,
-    }
+    Ok(Some(gathered.into_walked()))
 }
 
 /// Any history: libgit2's revwalk (topological, then by time), hiding `last_final`.
@@ -649,14 +793,11 @@ fn walk_graph(
         walk.hide(t.commit)
             .map_err(GitError::git(format!("cannot walk down to {}", t.name)))?;
     }
-    let mut commits = Vec::new();
-    let mut ignored = Vec::new();
-    let mut hit_boundary = false;
-    let mut top_seen = false;
+    let mut gathered = Gathered::default();
     for id in walk {
         let id = id.map_err(GitError::git("cannot walk history"))?;
         if roots.contains(&id) {
-            hit_boundary = true;
+            gathered.hit_boundary = true;
         }
         let commit = repo
             .find_commit(id)
@@ -664,7 +805,7 @@ fn walk_graph(
         if let Some(t) = last_final
             && commit.parent_ids().any(|p| p == t.commit)
         {
-            top_seen = true;
+            gathered.top_seen = true;
         }
         if commit.parent_count() > 1 {
             continue; // merge commit: its branch commits are walked on their own
@@ -680,15 +821,9 @@ fn walk_graph(
                 continue;
             }
         }
-        let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
-        let info = commit_info(id, message);
-        if info.parsed.is_some() {
-            commits.push(info)
-        } else {
-            ignored.push(info)
-        }
+        gathered.add(id, &String::from_utf8_lossy(commit.message_bytes()));
     }
-    Ok((commits, ignored, hit_boundary, top_seen))
+    Ok(gathered.into_walked())
 }
 
 /// Resolves a revision (`HEAD`, a SHA, a branch) to a commit id.
@@ -950,12 +1085,15 @@ mod tests {
         assert!(empty.parents.is_empty() && empty.message.is_empty());
     }
 
-    fn summary(w: &Walked) -> (Vec<(Oid, String)>, Vec<Oid>, bool, bool) {
+    type Summary = (Vec<(Oid, String)>, usize, Vec<Oid>, bool, bool);
+
+    fn summary(w: &Walked) -> Summary {
         (
-            w.0.iter().map(|c| (c.id, c.message.clone())).collect(),
-            w.1.iter().map(|c| c.id).collect(),
-            w.2,
-            w.3,
+            w.commits.iter().map(|c| (c.id, c.subject())).collect(),
+            w.conventional,
+            w.ignored.iter().map(|c| c.id).collect(),
+            w.hit_boundary,
+            w.top_seen,
         )
     }
 
@@ -1007,6 +1145,6 @@ mod tests {
                 .is_none()
         );
         let all = walk_since(&r.repo, merged, Some(&tag), &none, None).expect("walk");
-        assert!(all.0.iter().any(|c| c.id == elsewhere));
+        assert!(all.commits.iter().any(|c| c.id == elsewhere));
     }
 }

@@ -117,12 +117,11 @@ fn merge_commits_are_not_double_counted_and_reverts_cancel() {
             previous: Some(Version::new(1, 0, 0))
         }
     );
-    let subjects: Vec<&str> = p
-        .commits
-        .iter()
-        .map(|c| c.message.lines().next().unwrap_or(""))
-        .collect();
-    assert_eq!(subjects, ["docs: main", "fix: in branch"]);
+    // Both sides of the merge are walked, the merge itself is not; `docs:` is counted
+    // but not kept (it changes neither the version nor the changelog).
+    let subjects: Vec<String> = p.commits.iter().map(|c| c.subject()).collect();
+    assert_eq!(subjects, ["fix: in branch"]);
+    assert_eq!(p.conventional, 2);
 
     let feat = r.commit_file("g", "1", "feat: oops");
     r.commit_file(
@@ -296,4 +295,56 @@ fn shallow_clone_without_tags_fails_loudly() {
             previous: Some(Version::new(1, 4, 0))
         }
     );
+}
+
+fn revert_of(sha: git2::Oid, subject: &str) -> String {
+    format!("Revert \"{subject}\"\n\nThis reverts commit {sha}.")
+}
+
+#[test]
+fn reverts_pair_with_their_targets_whatever_the_target_type() {
+    let mut r = TestRepo::new();
+    r.commit_file("a", "1", "feat: a");
+    r.tag("v1.0.0");
+    // A revert of a `docs:` commit cancels with it: nothing releasable is left.
+    let docs = r.commit_file("d", "1", "docs: typo");
+    r.commit_file("d", "2", &revert_of(docs, "docs: typo"));
+    let p = run(&r, "v", None, None).expect("plan");
+    assert!(
+        matches!(p.decision, Decision::NoRelease { .. }),
+        "{:?}",
+        p.decision
+    );
+    assert!(p.commits.is_empty(), "{:?}", p.commits);
+
+    // A revert of a commit that is not conventional has no target to cancel: it stays.
+    let odd = r.commit_file("o", "1", "Update README");
+    r.commit_file("o", "2", &revert_of(odd, "Update README"));
+    assert_eq!(next(&r, "v", None), "1.0.1");
+}
+
+#[test]
+fn a_revert_of_a_revert_and_a_second_revert_of_one_commit() {
+    let mut r = TestRepo::new();
+    r.commit_file("a", "1", "feat: a");
+    r.tag("v1.0.0");
+    // feat, its revert, and a revert of that revert: all three pair off, as before.
+    let feat = r.commit_file("b", "1", "feat: b");
+    let undo = r.commit_file("b", "2", &revert_of(feat, "feat: b"));
+    r.commit_file("b", "3", &revert_of(undo, "Revert \"feat: b\""));
+    let p = run(&r, "v", None, None).expect("plan");
+    assert!(
+        matches!(p.decision, Decision::NoRelease { .. }),
+        "{:?}",
+        p.decision
+    );
+
+    // Two reverts of the same fix: the newer one pairs with it, the older stays.
+    let fix = r.commit_file("c", "1", "fix: c");
+    let older = r.commit_file("c", "2", &revert_of(fix, "fix: c"));
+    let newer = r.commit_file("c", "3", &revert_of(fix, "fix: c"));
+    let p = run(&r, "v", None, None).expect("plan");
+    let kept: Vec<git2::Oid> = p.commits.iter().map(|c| c.id).collect();
+    assert_eq!(kept, [older], "newer {newer} pairs with {fix}");
+    assert_eq!(p.conventional, 6);
 }

@@ -21,9 +21,11 @@ use deployer_core::cli::CommonArgs;
 use deployer_core::event::{self, Event};
 use deployer_core::runtime::RuntimeError;
 use deployer_core::{Classify, ErrorKind, Runtime};
-use deployer_git::changelog::{self, EntryRef};
+use deployer_git::changelog;
 use deployer_git::glob::{GlobError, PathFilter};
-use deployer_git::version::{self, Decision, NonConventional, Plan, ReleaseSettings, VersionError};
+use deployer_git::version::{
+    self, Decision, NonConventional, Plan, ReleaseCommit, ReleaseSettings, VersionError,
+};
 use deployer_git::{GitError, git_cli, tags};
 use deployer_github::{Client, GithubError, NewRelease, TagRefOutcome};
 use semver::Version;
@@ -124,6 +126,11 @@ pub enum Error {
     },
     #[error("cannot start the async runtime: {0}")]
     Async(std::io::Error),
+    #[error("cannot write the full changelog to {path}: {source}")]
+    ChangelogPath {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl Classify for Error {
@@ -213,20 +220,57 @@ fn label(arg: Option<&str>, default: &str) -> Option<String> {
 pub fn changelog_for(plan: &Plan) -> String {
     match &plan.decision {
         Decision::Release { version, .. } | Decision::AlreadyReleased { version, .. } => {
-            let entries: Vec<EntryRef<'_>> = plan
-                .commits
-                .iter()
-                .filter_map(|c| {
-                    c.parsed.as_ref().map(|commit| EntryRef {
-                        short_sha: &c.short,
-                        commit,
-                    })
-                })
-                .collect();
-            changelog::render_refs(&format!("{}{version}", plan.tag_prefix), &entries)
+            let entries = plan.commits.iter().map(ReleaseCommit::entry);
+            changelog::render_refs(&format!("{}{version}", plan.tag_prefix), entries)
         }
         Decision::NoRelease { .. } => String::new(),
     }
+}
+
+/// The most a GitHub release body holds (in characters; bytes are counted here, which is
+/// never fewer). The `changelog` output and the summary are held to it as well: a job's
+/// outputs are limited to 1 MB in total, and one release's notes should read the same
+/// everywhere.
+pub const RELEASE_NOTES_LIMIT: usize = 125_000;
+
+/// `changelog` itself when it fits in `limit` bytes; otherwise its first lines, cut at a
+/// line boundary, and a last line saying how many changelog entries were left out.
+pub fn shorten(mut changelog: String, limit: usize) -> String {
+    if changelog.len() <= limit {
+        return changelog;
+    }
+    let note = |left: usize| {
+        format!(
+            "\n_… and {left} more entries: GitHub holds at most {RELEASE_NOTES_LIMIT} characters of release notes. The full changelog is in the `changelog-path` file of the run that made this release._\n"
+        )
+    };
+    let total = changelog.lines().filter(|l| l.starts_with("- ")).count();
+    // The note is at most this long (the count has at most 20 digits).
+    let room = limit.saturating_sub(note(0).len() + 20);
+    let mut cut = room.min(changelog.len());
+    while !changelog.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let cut = changelog[..cut].rfind('\n').map_or(0, |i| i + 1);
+    changelog.truncate(cut);
+    let kept = changelog.lines().filter(|l| l.starts_with("- ")).count();
+    changelog.push_str(&note(total - kept));
+    changelog
+}
+
+/// Writes the full changelog where later steps can read it (`$RUNNER_TEMP`, else the
+/// system's temporary directory).
+fn write_changelog(changelog: &str) -> Result<PathBuf, Error> {
+    let dir = std::env::var_os("RUNNER_TEMP")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let path = dir.join(format!("deployer-changelog-{}.md", std::process::id()));
+    std::fs::write(&path, changelog).map_err(|source| Error::ChangelogPath {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
 }
 
 fn current_branch(repo: &git2::Repository, event: Option<&Event>) -> Option<String> {
@@ -389,11 +433,11 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
             label.as_deref(),
         )?
     };
-    for c in &plan.ignored {
+    if !plan.ignored.is_empty() {
         runtime.say(format!(
-            "ignored (not a Conventional Commit): {} {}",
-            c.short,
-            c.message.lines().next().unwrap_or("")
+            "ignored {} commit(s) that are not Conventional Commits:\n{}",
+            plan.ignored.len(),
+            version::listing(&plan.ignored)
         ));
     }
     let (version, previous) = match &plan.decision {
@@ -405,6 +449,18 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
     };
     let tag = version.as_ref().map(|v| format!("{}{v}", plan.tag_prefix));
     let notes = changelog_for(&plan);
+    let notes_path = if notes.is_empty() {
+        String::new()
+    } else {
+        write_changelog(&notes)?.display().to_string()
+    };
+    if notes.len() > RELEASE_NOTES_LIMIT {
+        let full_entries = notes.lines().filter(|l| l.starts_with("- ")).count();
+        runtime.say(format!(
+            "the changelog has {full_entries} entries, more than a GitHub release holds: the release notes, the `changelog` output and the summary show the first ones; all are in {notes_path} (`changelog-path` output)"
+        ));
+    }
+    let notes = shorten(notes, RELEASE_NOTES_LIMIT);
     let wants_write = args.create_tag || args.github_release;
     let mut created = false;
     let mut release_url = String::new();
@@ -502,6 +558,7 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
         serde_json::to_string(&image_tags).unwrap_or_else(|_| "[]".into()),
     )?;
     runtime.set_output("changelog", notes.clone())?;
+    runtime.set_output("changelog-path", notes_path)?;
     runtime.set_output("release-url", release_url.clone())?;
 
     let headline = match (&plan.decision, args.dry_run) {
@@ -546,4 +603,29 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
     }
     runtime.summary(&summary)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorten_cuts_whole_lines_and_counts_what_it_left_out() {
+        let text: String = std::iter::once("## v2.0.0\n\n### Bug fixes\n\n".to_string())
+            .chain((0..100).map(|n| format!("- répare {n} é (abcdef{n})\n")))
+            .collect();
+        assert_eq!(shorten(text.clone(), text.len()), text);
+        let short = shorten(text.clone(), 600);
+        assert!(short.len() <= 600, "{}", short.len());
+        let (head, note) = short.split_once("\n_… and ").expect("note");
+        assert!(text.starts_with(head) && head.ends_with(")\n"), "{head}");
+        let kept = head.lines().filter(|l| l.starts_with("- ")).count();
+        assert!(kept > 0);
+        assert!(
+            note.starts_with(&format!("{} more entries", 100 - kept)),
+            "{note}"
+        );
+        // A limit smaller than the note keeps no entry and never panics.
+        assert!(shorten(text, 10).contains("100 more entries"));
+    }
 }

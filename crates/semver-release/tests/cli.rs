@@ -97,10 +97,12 @@ fn dry_run_computes_version_changelog_and_dev_tag() {
         o["changelog"]
     );
     assert!(
-        res.log.contains("ignored (not a Conventional Commit)"),
+        res.log
+            .contains("ignored 1 commit(s) that are not Conventional Commits:\n  "),
         "{}",
         res.log
     );
+    assert!(res.log.contains(" Update readme"), "{}", res.log);
     assert!(res.summary.contains("dry run"), "{}", res.summary);
     assert!(
         r.repo.find_reference("refs/tags/v1.3.0").is_err(),
@@ -306,4 +308,79 @@ fn github_release_through_the_api() {
         res.log
     );
     rt.block_on(server.verify());
+}
+
+#[test]
+fn a_changelog_longer_than_a_release_holds_is_shortened_and_kept_whole_in_a_file() {
+    let mut r = released_repo();
+    let padding = "x".repeat(90);
+    for n in 0..1500 {
+        r.commit(&format!("fix(core): handle case {n} {padding}"));
+    }
+    let temp = tempfile::tempdir().expect("tmp");
+    let runner_temp = temp.path().to_str().expect("utf-8");
+    let res = run_with(
+        &r.path(),
+        &["--dry-run"],
+        &[("RUNNER_TEMP", runner_temp)],
+        None,
+    );
+    assert_eq!(res.code, 0, "{}", res.log);
+    let path = &res.outputs["changelog-path"];
+    assert!(path.starts_with(runner_temp), "{path}");
+    let full = std::fs::read_to_string(path).expect("full changelog");
+    assert_eq!(full.lines().filter(|l| l.starts_with("- ")).count(), 1500);
+    assert!(
+        full.contains("handle case 0 "),
+        "the oldest entry is in the file"
+    );
+
+    let shown = &res.outputs["changelog"];
+    assert!(shown.len() <= 125_000, "{} bytes", shown.len());
+    assert!(full.starts_with(&shown[..shown.find("\n_… and").expect("a note")]));
+    let kept = shown.lines().filter(|l| l.starts_with("- ")).count();
+    assert!(
+        shown.ends_with(&format!(
+            "_… and {} more entries: GitHub holds at most 125000 characters of release notes. The full changelog is in the `changelog-path` file of the run that made this release._\n",
+            1500 - kept
+        )),
+        "{}",
+        &shown[shown.len() - 300..]
+    );
+    assert!(
+        res.log.contains("the changelog has 1500 entries"),
+        "{}",
+        res.log
+    );
+    assert!(
+        res.summary.contains("more entries"),
+        "{}",
+        res.summary.len()
+    );
+}
+
+#[test]
+fn a_short_changelog_is_given_whole_and_in_its_file() {
+    let mut r = released_repo();
+    r.commit_file("b", "1", "feat: b");
+    let temp = tempfile::tempdir().expect("tmp");
+    let runner_temp = temp.path().to_str().expect("utf-8");
+    let res = run_with(
+        &r.path(),
+        &["--dry-run"],
+        &[("RUNNER_TEMP", runner_temp)],
+        None,
+    );
+    assert_eq!(res.code, 0, "{}", res.log);
+    let full = std::fs::read_to_string(&res.outputs["changelog-path"]).expect("file");
+    assert_eq!(full, res.outputs["changelog"]);
+    assert!(!full.contains("more entries"), "{full}");
+
+    // Nothing to release: no changelog, no file.
+    let mut quiet = released_repo();
+    quiet.commit_file("d", "1", "docs: typo");
+    let none = run(&quiet.path(), &["--dry-run"]);
+    assert_eq!(none.code, 0, "{}", none.log);
+    assert_eq!(none.outputs["changelog"], "");
+    assert_eq!(none.outputs["changelog-path"], "");
 }
