@@ -310,13 +310,9 @@ fn github_release_through_the_api() {
     rt.block_on(server.verify());
 }
 
-#[test]
-fn a_changelog_longer_than_a_release_holds_is_shortened_and_kept_whole_in_a_file() {
-    let mut r = released_repo();
-    let padding = "x".repeat(90);
-    for n in 0..1500 {
-        r.commit(&format!("fix(core): handle case {n} {padding}"));
-    }
+/// A successful `--dry-run` with its own `RUNNER_TEMP` (removed when the `TempDir` is
+/// dropped).
+fn dry_run_with_runner_temp(r: &TestRepo) -> (Run, tempfile::TempDir) {
     let temp = tempfile::tempdir().expect("tmp");
     let runner_temp = temp.path().to_str().expect("utf-8");
     let res = run_with(
@@ -326,8 +322,22 @@ fn a_changelog_longer_than_a_release_holds_is_shortened_and_kept_whole_in_a_file
         None,
     );
     assert_eq!(res.code, 0, "{}", res.log);
+    (res, temp)
+}
+
+#[test]
+fn a_changelog_longer_than_a_release_holds_is_shortened_and_kept_whole_in_a_file() {
+    let mut r = released_repo();
+    let padding = "x".repeat(90);
+    for n in 0..1500 {
+        r.commit(&format!("fix(core): handle case {n} {padding}"));
+    }
+    let (res, runner_temp) = dry_run_with_runner_temp(&r);
     let path = &res.outputs["changelog-path"];
-    assert!(path.starts_with(runner_temp), "{path}");
+    assert!(
+        std::path::Path::new(path).starts_with(runner_temp.path()),
+        "{path}"
+    );
     let full = std::fs::read_to_string(path).expect("full changelog");
     assert_eq!(full.lines().filter(|l| l.starts_with("- ")).count(), 1500);
     assert!(
@@ -363,15 +373,7 @@ fn a_changelog_longer_than_a_release_holds_is_shortened_and_kept_whole_in_a_file
 fn a_short_changelog_is_given_whole_and_in_its_file() {
     let mut r = released_repo();
     r.commit_file("b", "1", "feat: b");
-    let temp = tempfile::tempdir().expect("tmp");
-    let runner_temp = temp.path().to_str().expect("utf-8");
-    let res = run_with(
-        &r.path(),
-        &["--dry-run"],
-        &[("RUNNER_TEMP", runner_temp)],
-        None,
-    );
-    assert_eq!(res.code, 0, "{}", res.log);
+    let (res, _runner_temp) = dry_run_with_runner_temp(&r);
     let full = std::fs::read_to_string(&res.outputs["changelog-path"]).expect("file");
     assert_eq!(full, res.outputs["changelog"]);
     assert!(!full.contains("more entries"), "{full}");
