@@ -43,12 +43,7 @@ impl<'a> EntryRef<'a> {
             kind: &commit.kind,
             scope: commit.scope.as_deref(),
             description: &commit.description,
-            breaking: commit.breaking.then(|| {
-                commit
-                    .breaking_description
-                    .as_deref()
-                    .unwrap_or(&commit.description)
-            }),
+            breaking: commit.breaking_text(),
         }
     }
 }

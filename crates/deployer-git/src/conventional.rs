@@ -62,14 +62,31 @@ impl ConventionalCommit {
     /// The SemVer bump this commit asks for (before any 0.x policy):
     /// breaking → major, `feat` → minor, `fix`/`perf`/`revert` → patch, others none.
     pub fn bump(&self) -> Bump {
-        if self.breaking {
-            Bump::Major
-        } else {
-            match self.kind.as_str() {
-                "feat" | "feature" => Bump::Minor,
-                "fix" | "perf" | "revert" => Bump::Patch,
-                _ => Bump::None,
-            }
+        Bump::of(&self.kind, self.breaking)
+    }
+
+    /// What breaks, for a breaking change: the footer's text, or the description when
+    /// only `!` was used.
+    pub fn breaking_text(&self) -> Option<&str> {
+        self.breaking.then(|| {
+            self.breaking_description
+                .as_deref()
+                .unwrap_or(&self.description)
+        })
+    }
+}
+
+impl Bump {
+    /// The bump of a commit of type `kind` (lower-cased): breaking → major, `feat` →
+    /// minor, `fix`/`perf`/`revert` → patch, others none.
+    pub fn of(kind: &str, breaking: bool) -> Bump {
+        if breaking {
+            return Bump::Major;
+        }
+        match kind {
+            "feat" | "feature" => Bump::Minor,
+            "fix" | "perf" | "revert" => Bump::Patch,
+            _ => Bump::None,
         }
     }
 }

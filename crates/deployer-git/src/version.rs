@@ -327,18 +327,14 @@ impl ReleaseCommit {
         if commit.bump() == Bump::None && commit.release_as.is_none() && commit.reverts.is_none() {
             return None;
         }
-        let breaking = commit.breaking.then(|| {
-            commit
-                .breaking_description
-                .unwrap_or_else(|| commit.description.clone())
-        });
+        let breaking = commit.breaking_text().map(Into::into);
         Some(ReleaseCommit {
             id,
             short: short_sha(id),
             kind: commit.kind.into(),
             scope: commit.scope.map(Into::into),
             description: commit.description.into(),
-            breaking: breaking.map(Into::into),
+            breaking,
             release_as: commit.release_as.map(Into::into),
             reverts: commit.reverts.map(Into::into),
         })
@@ -350,14 +346,7 @@ impl ReleaseCommit {
     }
 
     pub fn bump(&self) -> Bump {
-        if self.breaking.is_some() {
-            return Bump::Major;
-        }
-        match &*self.kind {
-            "feat" | "feature" => Bump::Minor,
-            "fix" | "perf" | "revert" => Bump::Patch,
-            _ => Bump::None,
-        }
+        Bump::of(&self.kind, self.breaking.is_some())
     }
 
     /// This commit's line in the changelog.
@@ -398,7 +387,7 @@ pub struct IgnoredCommit {
 
 impl IgnoredCommit {
     pub fn short(&self) -> String {
-        self.id.to_string()[..SHORT_SHA_LEN].to_string()
+        String::from_utf8_lossy(&short_sha(self.id)).into_owned()
     }
 }
 
