@@ -42,8 +42,9 @@ impl ChangedFile {
 /// The trees are compared by hand rather than with libgit2's tree-to-tree diff, which
 /// reads every tree of both commits: here a subtree whose id is the same on both sides
 /// is skipped unread, so the cost follows the size of the change, not of the repository
-/// (what `git diff-tree` does). Rename detection is still libgit2's, run over the added
-/// and deleted files only (see [`find_renames`]).
+/// (what `git diff-tree` does). The trees are read through gitoxide's object store (see
+/// [`Trees`]). Rename detection is still libgit2's, run over the added and deleted
+/// files only (see [`find_renames`]).
 pub fn changed_files(
     repo: &Repository,
     base: Option<Oid>,
@@ -56,12 +57,13 @@ pub fn changed_files(
     };
     let head_tree = tree_of(head)?;
     let base_tree = base.map(tree_of).transpose()?;
-    let odb = repo
-        .odb()
-        .map_err(GitError::git("cannot open the object database"))?;
+    let trees = Trees::open(repo)?;
     let mut raw = Vec::new();
     let mut prefix = Vec::new();
-    compare_trees(&odb, base_tree, Some(head_tree), &mut prefix, &mut raw)?;
+    compare_trees(&trees, base_tree, Some(head_tree), &mut prefix, &mut raw)?;
+    // Unmaps the packs before libgit2 reads the rename candidates through its own
+    // mappings: the pages either touched would otherwise count twice in the peak.
+    drop(trees);
     let renames = find_renames(repo, &raw)?;
     let mut out = Vec::with_capacity(raw.len());
     let mut renamed_away = vec![false; raw.len()];
@@ -132,31 +134,77 @@ struct Entry<'a> {
     mode: i32,
 }
 
-/// A tree read straight from the object database: no parsed `git_tree` with one
-/// allocation per entry, no copy of the names (they borrow from the object's bytes).
-struct RawTree<'r> {
-    obj: Option<git2::OdbObject<'r>>,
+/// Where the compared trees come from: gitoxide's object store on the repository's
+/// object directory, with a cache of delta bases.
+///
+/// Not libgit2's, which the rest of this crate uses: on a 100k-file monorepo, reading
+/// the 5,000 trees of a 2,000-file push took libgit2 about 50 ms and gitoxide about
+/// 21 ms (libgit2 sets up a zlib stream, copies the object and evicts from its delta
+/// cache by a full scan, for every object), and that read is most of detect-changes'
+/// run (BENCHMARKS.md).
+pub(crate) struct Trees {
+    store: gix_odb::Handle,
 }
 
-impl<'r> RawTree<'r> {
-    fn read(odb: &'r git2::Odb<'_>, id: Option<Oid>) -> Result<RawTree<'r>, GitError> {
-        let Some(id) = id else {
-            return Ok(RawTree { obj: None });
-        };
-        let obj = odb
-            .read(id)
-            .map_err(GitError::git(format!("cannot read tree {id}")))?;
-        if obj.kind() != git2::ObjectType::Tree {
-            return Err(corrupt(id, "not a tree"));
-        }
-        Ok(RawTree { obj: Some(obj) })
+/// Delta bases kept while comparing (trees of nearby commits share their bases). On the
+/// bench's monorepo anything from 1 to 64 MiB reads as fast and peaks as high; the bound
+/// is for repositories whose trees are far larger.
+const DELTA_BASE_CACHE: usize = 8 << 20;
+
+impl Trees {
+    pub(crate) fn open(repo: &Repository) -> Result<Trees, GitError> {
+        // The common directory: a linked worktree shares the main checkout's objects.
+        let dir = repo.commondir().join("objects");
+        let mut store = gix_odb::at(&dir, gix_hash::Kind::Sha1).map_err(|e| GitError::Objects {
+            what: format!("cannot open the object database at {}", dir.display()),
+            source: Box::new(e),
+        })?;
+        store.set_pack_cache(|| {
+            Box::new(gix_odb::pack::cache::lru::MemoryCappedHashmap::new(
+                DELTA_BASE_CACHE,
+            ))
+        });
+        Ok(Trees { store })
     }
 
-    fn entries(&self) -> Result<Vec<Entry<'_>>, GitError> {
-        let Some(obj) = &self.obj else {
-            return Ok(Vec::new());
+    /// The tree `id`, or an empty one for an absent side.
+    fn read(&self, id: Option<Oid>) -> Result<RawTree, GitError> {
+        let Some(id) = id else {
+            return Ok(RawTree {
+                id: None,
+                data: Vec::new(),
+            });
         };
-        parse_tree(obj.data()).ok_or_else(|| corrupt(obj.id(), "malformed tree object"))
+        let unreadable = |source: Box<dyn std::error::Error + Send + Sync>| GitError::Objects {
+            what: format!("cannot read tree {id}"),
+            source,
+        };
+        let key =
+            gix_hash::ObjectId::try_from(id.as_bytes()).map_err(|e| unreadable(Box::new(e)))?;
+        let mut data = Vec::new();
+        let found = gix_odb::pack::Find::try_find(&self.store, &key, &mut data)
+            .map_err(|e| unreadable(e.into()))?
+            .map(|(object, _)| object.kind.is_tree());
+        match found {
+            Some(true) => Ok(RawTree { id: Some(id), data }),
+            Some(false) => Err(corrupt(id, "not a tree")),
+            None => Err(unreadable("the object is not in the repository".into())),
+        }
+    }
+}
+
+/// A tree's raw bytes: entries are parsed on demand and borrow their names from them.
+struct RawTree {
+    id: Option<Oid>,
+    data: Vec<u8>,
+}
+
+impl RawTree {
+    fn entries(&self) -> Result<Vec<Entry<'_>>, GitError> {
+        match self.id {
+            None => Ok(Vec::new()),
+            Some(id) => parse_tree(&self.data).ok_or_else(|| corrupt(id, "malformed tree object")),
+        }
     }
 }
 
@@ -195,7 +243,7 @@ fn parse_tree(mut data: &[u8]) -> Option<Vec<Entry<'_>>> {
 /// Appends the file-level differences between two trees (either may be absent) under
 /// `prefix`, descending only into subtrees whose ids differ.
 fn compare_trees(
-    odb: &git2::Odb<'_>,
+    trees: &Trees,
     old: Option<Oid>,
     new: Option<Oid>,
     prefix: &mut Vec<u8>,
@@ -204,7 +252,7 @@ fn compare_trees(
     if old == new {
         return Ok(());
     }
-    let (old_tree, new_tree) = (RawTree::read(odb, old)?, RawTree::read(odb, new)?);
+    let (old_tree, new_tree) = (trees.read(old)?, trees.read(new)?);
     let old = old_tree.entries()?;
     let new = new_tree.entries()?;
     let (mut i, mut j) = (0, 0);
@@ -218,11 +266,11 @@ fn compare_trees(
         };
         match order {
             std::cmp::Ordering::Less => {
-                side(odb, &old[i], Status::Deleted, prefix, out)?;
+                side(trees, &old[i], Status::Deleted, prefix, out)?;
                 i += 1;
             }
             std::cmp::Ordering::Greater => {
-                side(odb, &new[j], Status::Added, prefix, out)?;
+                side(trees, &new[j], Status::Added, prefix, out)?;
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
@@ -232,7 +280,7 @@ fn compare_trees(
                         let len = prefix.len();
                         prefix.extend_from_slice(o.name);
                         prefix.push(b'/');
-                        compare_trees(odb, Some(o.id), Some(n.id), prefix, out)?;
+                        compare_trees(trees, Some(o.id), Some(n.id), prefix, out)?;
                         prefix.truncate(len);
                     } else if entry_type(o.mode) == entry_type(n.mode) {
                         out.push(RawChange {
@@ -244,8 +292,8 @@ fn compare_trees(
                     } else {
                         // A type change (file ↔ symlink ↔ submodule) is a deletion and an
                         // addition, as libgit2 reports it without INCLUDE_TYPECHANGE.
-                        side(odb, o, Status::Deleted, prefix, out)?;
-                        side(odb, n, Status::Added, prefix, out)?;
+                        side(trees, o, Status::Deleted, prefix, out)?;
+                        side(trees, n, Status::Added, prefix, out)?;
                     }
                 }
                 i += 1;
@@ -265,7 +313,7 @@ fn joined(prefix: &[u8], name: &[u8]) -> Vec<u8> {
 
 /// An entry present on one side only: the file, or every file below the tree.
 fn side(
-    odb: &git2::Odb<'_>,
+    trees: &Trees,
     e: &Entry,
     status: Status,
     prefix: &mut Vec<u8>,
@@ -279,7 +327,7 @@ fn side(
             Status::Deleted => (Some(e.id), None),
             _ => (None, Some(e.id)),
         };
-        compare_trees(odb, old, new, prefix, out)?;
+        compare_trees(trees, old, new, prefix, out)?;
         prefix.truncate(len);
     } else {
         out.push(RawChange {

@@ -5,6 +5,8 @@
 //! [`changelog`] and [`tags`] are pure functions; [`diff`], [`base`] and
 //! [`version::collect`] read a repository with `git2` and shell out to the `git` CLI
 //! only to fetch missing objects into a shallow clone (libgit2 cannot deepen one).
+//! [`diff`] reads the trees it compares through gitoxide's object store, which does
+//! that read in less than half libgit2's time.
 
 pub mod base;
 pub mod changelog;
@@ -26,6 +28,12 @@ pub enum GitError {
     Open { path: String, source: git2::Error },
     #[error("{what}: {source}")]
     Git { what: String, source: git2::Error },
+    /// From gitoxide's object store (the trees compared by [`diff::changed_files`]).
+    #[error("{what}: {source}")]
+    Objects {
+        what: String,
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     #[error("{0}")]
     BadRevision(String),
     #[error("`git {args}` failed: {message}")]

@@ -76,8 +76,8 @@ fn set_exec(r: &TestRepo, path: &str, exec: bool) {
     std::fs::set_permissions(&p, perm).expect("chmod");
 }
 
-#[test]
-fn matches_libgit2_full_diff_on_every_pair_of_commits() {
+/// A history with every kind of change the comparison must get right.
+fn varied_history() -> (TestRepo, Vec<Oid>) {
     let mut r = TestRepo::new();
     let mut commits = Vec::new();
     for d in 0..4 {
@@ -122,8 +122,11 @@ fn matches_libgit2_full_diff_on_every_pair_of_commits() {
     commits.push(r.commit("symlink and new dir"));
     // Identical trees.
     commits.push(r.commit("empty"));
+    (r, commits)
+}
 
-    let repo = &r.repo;
+/// `changed_files` against the reference, from nothing and between every two commits.
+fn assert_matches_reference(repo: &Repository, commits: &[Oid]) {
     let mut compared = 0;
     for (i, &a) in commits.iter().enumerate() {
         assert_eq!(
@@ -137,7 +140,14 @@ fn matches_libgit2_full_diff_on_every_pair_of_commits() {
             compared += 1;
         }
     }
-    assert_eq!(compared, 25);
+    assert_eq!(compared, commits.len() * commits.len());
+}
+
+#[test]
+fn matches_libgit2_full_diff_on_every_pair_of_commits() {
+    let (r, commits) = varied_history();
+    let repo = &r.repo;
+    assert_matches_reference(repo, &commits);
     // The cases the history was built for are really in it.
     let step = diff::changed_files(repo, Some(commits[0]), commits[1]).expect("diff");
     let renamed: Vec<_> = step
@@ -170,6 +180,80 @@ fn matches_libgit2_full_diff_on_every_pair_of_commits() {
             .expect("diff")
             .is_empty()
     );
+}
+
+/// The trees are read through gitoxide's object store: packed objects (deltas against
+/// each other), a linked worktree and a clone borrowing its objects (alternates) must
+/// all give libgit2's answer.
+#[test]
+fn matches_from_a_pack_a_linked_worktree_and_a_clone_with_alternates() {
+    let (r, commits) = varied_history();
+    r.git(&["gc", "-q", "--aggressive", "--prune=now"]);
+    let loose = std::fs::read_dir(r.path().join(".git/objects"))
+        .expect("objects")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().len() == 2)
+        .count();
+    assert_eq!(loose, 0, "every object is packed");
+    let packed = deployer_git::open(&r.path()).expect("open");
+    assert_matches_reference(&packed, &commits);
+
+    let worktree = r.dir.path().join("linked");
+    let last = commits.last().expect("commits").to_string();
+    r.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "--detach",
+        worktree.to_str().expect("utf8"),
+        &last,
+    ]);
+    let linked = deployer_git::open(&worktree).expect("open the worktree");
+    assert_ne!(linked.path(), linked.commondir(), "a linked worktree");
+    assert_matches_reference(&linked, &commits);
+
+    let shared = r.dir.path().join("shared");
+    deployer_git::testing::run_git(
+        r.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--shared",
+            r.path().to_str().expect("utf8"),
+            shared.to_str().expect("utf8"),
+        ],
+    );
+    assert!(shared.join(".git/objects/info/alternates").exists());
+    let borrowing = deployer_git::open(&shared).expect("open the clone");
+    assert_matches_reference(&borrowing, &commits);
+}
+
+#[test]
+fn a_missing_tree_is_an_error_that_names_it() {
+    let mut r = TestRepo::new();
+    r.write("a/deep/file.txt", "one\n");
+    let base = r.commit("one");
+    r.write("a/deep/file.txt", "two\n");
+    let head = r.commit("two");
+    let tree = r
+        .repo
+        .find_commit(head)
+        .and_then(|c| c.tree())
+        .expect("tree")
+        .get_path(std::path::Path::new("a/deep"))
+        .expect("a/deep")
+        .id()
+        .to_string();
+    let object = r
+        .path()
+        .join(".git/objects")
+        .join(&tree[..2])
+        .join(&tree[2..]);
+    std::fs::remove_file(&object).expect("remove the loose tree");
+    let err = diff::changed_files(&r.repo, Some(base), head)
+        .expect_err("a tree is missing")
+        .to_string();
+    assert!(err.contains(&format!("cannot read tree {tree}")), "{err}");
 }
 
 #[test]
