@@ -61,6 +61,10 @@ impl Classify for GitError {
 pub fn open(path: &std::path::Path) -> Result<git2::Repository, GitError> {
     // git itself does not re-hash objects it reads; libgit2 does by default (SHA-1DC).
     git2::opts::strict_hash_verification(false);
+    // Nothing here writes objects to a repository but the in-memory trees of rename
+    // detection, whose entries are blobs the diff has just listed: checking that each
+    // exists would resolve its pack header, delta chain and all, for nothing.
+    git2::opts::strict_object_creation(false);
     limit_memory();
     git2::Repository::discover(path).map_err(|source| GitError::Open {
         path: path.display().to_string(),
