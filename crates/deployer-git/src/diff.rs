@@ -142,7 +142,7 @@ struct Entry<'a> {
 /// 21 ms (libgit2 sets up a zlib stream, copies the object and evicts from its delta
 /// cache by a full scan, for every object), and that read is most of detect-changes'
 /// run (BENCHMARKS.md).
-pub(crate) struct Trees {
+struct Trees {
     store: gix_odb::Handle,
 }
 
@@ -152,7 +152,7 @@ pub(crate) struct Trees {
 const DELTA_BASE_CACHE: usize = 8 << 20;
 
 impl Trees {
-    pub(crate) fn open(repo: &Repository) -> Result<Trees, GitError> {
+    fn open(repo: &Repository) -> Result<Trees, GitError> {
         // The common directory: a linked worktree shares the main checkout's objects.
         let dir = repo.commondir().join("objects");
         let mut store = gix_odb::at(&dir, gix_hash::Kind::Sha1).map_err(|e| GitError::Objects {
