@@ -57,14 +57,39 @@ pub fn changed_files(
     };
     let head_tree = tree_of(head)?;
     let base_tree = base.map(tree_of).transpose()?;
-    let trees = Trees::open(repo)?;
+    let promisor = Promisor::of(repo);
     let mut raw = Vec::new();
     let mut prefix = Vec::new();
-    compare_trees(&trees, base_tree, Some(head_tree), &mut prefix, &mut raw)?;
-    // Unmaps the packs before libgit2 reads the rename candidates through its own
-    // mappings: the pages either touched would otherwise count twice in the peak.
-    drop(trees);
-    let renames = find_renames(repo, &raw)?;
+    let compared = compare_trees(
+        &Trees::open(repo)?,
+        base_tree,
+        Some(head_tree),
+        &mut prefix,
+        &mut raw,
+    );
+    match (compared, &promisor) {
+        (Ok(()), _) => {}
+        // A treeless clone (`filter: tree:0`) lacks the trees of commits it has not
+        // checked out: fetch both commits' trees in one go, as git would one by one.
+        (Err(e @ GitError::Objects { .. }), Some(promisor)) => {
+            tracing::debug!("fetching the compared trees: {e}");
+            promisor.fetch(base_tree.into_iter().chain([head_tree]))?;
+            raw.clear();
+            prefix.clear();
+            compare_trees(
+                &Trees::open(repo)?,
+                base_tree,
+                Some(head_tree),
+                &mut prefix,
+                &mut raw,
+            )?;
+        }
+        (Err(e), _) => return Err(e),
+    }
+    // The packs gitoxide mapped are unmapped by now (its store is dropped), before
+    // libgit2 reads the rename candidates through its own mappings: the pages both
+    // touched would otherwise count twice in the peak.
+    let renames = find_renames(repo, &raw, promisor.as_ref())?;
     let mut out = Vec::with_capacity(raw.len());
     let mut renamed_away = vec![false; raw.len()];
     for &(from, _) in &renames {
@@ -348,7 +373,11 @@ fn side(
 /// handle on the repository (nothing reaches the disk), and diffed: every delta of that
 /// diff is an addition or a deletion, exactly the candidates of the full diff, in the
 /// same order.
-fn find_renames(repo: &Repository, raw: &[RawChange]) -> Result<Vec<(usize, usize)>, GitError> {
+fn find_renames(
+    repo: &Repository,
+    raw: &[RawChange],
+    promisor: Option<&Promisor>,
+) -> Result<Vec<(usize, usize)>, GitError> {
     let candidate = |status: Status| {
         raw.iter()
             .enumerate()
@@ -362,6 +391,27 @@ fn find_renames(repo: &Repository, raw: &[RawChange]) -> Result<Vec<(usize, usiz
         return Ok(Vec::new());
     }
     let err = |what: &str| GitError::git(format!("cannot detect renames ({what})"));
+    // A blobless clone (`filter: blob:none`, or actions/checkout's sparse-checkout) has
+    // no blob it did not check out; libgit2 cannot fetch them lazily as git does.
+    let odb = repo.odb().map_err(err("object database"))?;
+    let missing: Vec<Oid> = deleted
+        .iter()
+        .chain(&added)
+        .map(|&i| raw[i].id)
+        .filter(|id| !odb.exists(*id))
+        .collect();
+    drop(odb);
+    if let Some(first) = missing.first() {
+        match promisor {
+            Some(promisor) => promisor.fetch(missing.iter().copied())?,
+            None => {
+                return Err(GitError::Missing {
+                    count: missing.len(),
+                    first: first.to_string(),
+                });
+            }
+        }
+    }
     let scratch = Repository::open(repo.path()).map_err(err("open"))?;
     let odb = scratch.odb().map_err(err("object database"))?;
     // Highest priority: tree writes go to memory, reads of the blobs fall through.
@@ -408,6 +458,55 @@ fn find_renames(repo: &Repository, raw: &[RawChange]) -> Result<Vec<(usize, usiz
             ))
         })
         .collect())
+}
+
+/// The remote a partial clone fetches its missing objects from (`remote.<name>.promisor`).
+struct Promisor {
+    dir: std::path::PathBuf,
+    remote: String,
+}
+
+impl Promisor {
+    fn of(repo: &Repository) -> Option<Promisor> {
+        let config = repo.config().ok()?.snapshot().ok()?;
+        let promised = |name: &str| {
+            config
+                .get_bool(&format!("remote.{name}.promisor"))
+                .unwrap_or(false)
+        };
+        let remotes = repo.remotes().ok()?;
+        let remote = config
+            .get_string("extensions.partialclone")
+            .ok()
+            .or_else(|| {
+                let mut names = remotes.iter().filter_map(|name| name.ok().flatten());
+                names.find(|name| promised(name)).map(str::to_string)
+            })?;
+        let dir = repo.workdir().unwrap_or(repo.path()).to_path_buf();
+        Some(Promisor { dir, remote })
+    }
+
+    /// Fetches `ids` (trees come with their subtrees, never with blobs) the way git's
+    /// own lazy fetch does, in batches that keep the command line short.
+    fn fetch(&self, ids: impl Iterator<Item = Oid>) -> Result<(), GitError> {
+        let ids: Vec<String> = ids.map(|id| id.to_string()).collect();
+        for batch in ids.chunks(1000) {
+            let mut args = vec![
+                "-c",
+                "fetch.negotiationAlgorithm=noop",
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--recurse-submodules=no",
+                "--filter=blob:none",
+                self.remote.as_str(),
+            ];
+            args.extend(batch.iter().map(String::as_str));
+            crate::git_cli(&self.dir, &args)?;
+        }
+        Ok(())
+    }
 }
 
 /// The best common ancestor of `a` and `b`, `None` when they share no history (or the

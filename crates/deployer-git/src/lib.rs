@@ -38,6 +38,11 @@ pub enum GitError {
     BadRevision(String),
     #[error("`git {args}` failed: {message}")]
     Cli { args: String, message: String },
+    /// Objects a diff needs are absent and no remote promises them.
+    #[error(
+        "{count} object(s) this diff needs are not in the repository (the first: {first}), and this is not a partial clone that could fetch them (no remote.<name>.promisor). Clone again without --filter, or keep the promisor remote the partial clone was made with"
+    )]
+    Missing { count: usize, first: String },
 }
 
 impl GitError {

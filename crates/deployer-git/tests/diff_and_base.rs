@@ -390,3 +390,102 @@ fn dispatch_and_tags_need_an_explicit_base() {
         .expect_err("bad base");
     assert!(err.to_string().contains("--base `nope`"), "{err}");
 }
+
+/// A history with an edited rename and a change deep down, pushed to an origin that
+/// serves partial clones; returns (base, head).
+fn partial_clone_history(r: &mut TestRepo) -> (Oid, Oid) {
+    let body: String = (0..40)
+        .map(|i| format!("line {i} of a file to rename\n"))
+        .collect();
+    r.write("svc/a/file.txt", &body);
+    r.write("svc/b/deep/er/x.txt", "one\n");
+    let base = r.commit("init");
+    r.rename("svc/a/file.txt", "svc/b/moved.txt");
+    r.write("svc/b/moved.txt", &(body + "one more line\n"));
+    r.write("svc/b/deep/er/x.txt", "two\n");
+    let head = r.commit("move and edit");
+    let origin = r.add_origin();
+    deployer_git::testing::run_git(&origin, &["config", "uploadpack.allowFilter", "true"]);
+    r.push_all();
+    (base, head)
+}
+
+fn partial_clone(r: &TestRepo, name: &str, filter: &str) -> std::path::PathBuf {
+    let dest = r.dir.path().join(name);
+    deployer_git::testing::run_git(
+        r.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--no-checkout",
+            &format!("--filter={filter}"),
+            &r.origin_url(),
+            dest.to_str().expect("utf8"),
+        ],
+    );
+    dest
+}
+
+fn has(repo: &git2::Repository, id: Oid) -> bool {
+    repo.odb().expect("odb").exists(id)
+}
+
+#[test]
+fn blobless_clone_fetches_the_blobs_rename_detection_compares() {
+    let mut r = TestRepo::new();
+    let (base, head) = partial_clone_history(&mut r);
+    let expected = diff::changed_files(&r.repo, Some(base), head).expect("full clone");
+    assert!(expected.iter().any(|f| f.status == Status::Renamed));
+    let clone = partial_clone(&r, "blobless", "blob:none");
+    let repo = deployer_git::open(&clone).expect("open");
+    let old_blob = r
+        .repo
+        .find_commit(base)
+        .and_then(|c| c.tree())
+        .and_then(|t| t.get_path(std::path::Path::new("svc/a/file.txt")))
+        .expect("blob")
+        .id();
+    assert!(!has(&repo, old_blob), "the clone starts without the blob");
+    let files = diff::changed_files(&repo, Some(base), head).expect("diff");
+    assert_eq!(files, expected, "the same answer as a full clone");
+    assert!(has(&repo, old_blob), "fetched from the promisor remote");
+}
+
+#[test]
+fn treeless_clone_fetches_the_trees_it_compares() {
+    let mut r = TestRepo::new();
+    let (base, head) = partial_clone_history(&mut r);
+    let expected = diff::changed_files(&r.repo, Some(base), head).expect("full clone");
+    let clone = partial_clone(&r, "treeless", "tree:0");
+    let repo = deployer_git::open(&clone).expect("open");
+    let base_tree = repo.find_commit(base).expect("commit").tree_id();
+    assert!(!has(&repo, base_tree), "the clone starts without the trees");
+    let files = diff::changed_files(&repo, Some(base), head).expect("diff");
+    assert_eq!(files, expected, "the same answer as a full clone");
+}
+
+#[test]
+fn missing_objects_without_a_promisor_remote_are_an_error_that_says_what_to_do() {
+    let mut r = TestRepo::new();
+    let (base, head) = partial_clone_history(&mut r);
+    let clone = partial_clone(&r, "orphaned", "blob:none");
+    let repo = deployer_git::open(&clone).expect("open");
+    let mut config = repo
+        .config()
+        .expect("config")
+        .open_level(git2::ConfigLevel::Local)
+        .expect("local");
+    assert!(
+        config
+            .get_bool("remote.origin.promisor")
+            .expect("a partial clone")
+    );
+    config.remove("remote.origin.promisor").expect("unset");
+    // Older git marks the promisor here too.
+    let _ = config.remove("extensions.partialclone");
+    let err = diff::changed_files(&repo, Some(base), head)
+        .expect_err("blobs are missing")
+        .to_string();
+    assert!(err.contains("not in the repository"), "{err}");
+    assert!(err.contains("without --filter"), "{err}");
+}
