@@ -58,31 +58,20 @@ pub fn changed_files(
     let head_tree = tree_of(head)?;
     let base_tree = base.map(tree_of).transpose()?;
     let promisor = Promisor::of(repo);
+    let compare = |raw: &mut Vec<RawChange>| {
+        raw.clear();
+        let trees = Trees::open(repo)?;
+        compare_trees(&trees, base_tree, Some(head_tree), &mut Vec::new(), raw)
+    };
     let mut raw = Vec::new();
-    let mut prefix = Vec::new();
-    let compared = compare_trees(
-        &Trees::open(repo)?,
-        base_tree,
-        Some(head_tree),
-        &mut prefix,
-        &mut raw,
-    );
-    match (compared, &promisor) {
+    match (compare(&mut raw), &promisor) {
         (Ok(()), _) => {}
         // A treeless clone (`filter: tree:0`) lacks the trees of commits it has not
         // checked out: fetch both commits' trees in one go, as git would one by one.
         (Err(e @ GitError::Objects { .. }), Some(promisor)) => {
             tracing::debug!("fetching the compared trees: {e}");
             promisor.fetch(base_tree.into_iter().chain([head_tree]))?;
-            raw.clear();
-            prefix.clear();
-            compare_trees(
-                &Trees::open(repo)?,
-                base_tree,
-                Some(head_tree),
-                &mut prefix,
-                &mut raw,
-            )?;
+            compare(&mut raw)?;
         }
         (Err(e), _) => return Err(e),
     }
