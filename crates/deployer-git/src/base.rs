@@ -73,10 +73,7 @@ const DEEPEN_STEPS: [u32; 3] = [64, 512, 4096];
 impl Resolver {
     pub fn open(dir: &Path) -> Result<Self, GitError> {
         let repo = crate::open(dir)?;
-        let dir = repo
-            .workdir()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| repo.path().to_path_buf());
+        let dir = crate::cli_dir(&repo);
         Ok(Resolver {
             dir,
             repo,

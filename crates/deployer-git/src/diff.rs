@@ -57,28 +57,30 @@ pub fn changed_files(
     };
     let head_tree = tree_of(head)?;
     let base_tree = base.map(tree_of).transpose()?;
-    let promisor = Promisor::of(repo);
     let compare = |raw: &mut Vec<RawChange>| {
         raw.clear();
         let trees = Trees::open(repo)?;
         compare_trees(&trees, base_tree, Some(head_tree), &mut Vec::new(), raw)
     };
     let mut raw = Vec::new();
-    match (compare(&mut raw), &promisor) {
-        (Ok(()), _) => {}
+    match compare(&mut raw) {
+        Ok(()) => {}
         // A treeless clone (`filter: tree:0`) lacks the trees of commits it has not
         // checked out: fetch both commits' trees in one go, as git would one by one.
-        (Err(e @ GitError::Objects { .. }), Some(promisor)) => {
+        Err(e @ GitError::Objects { .. }) => {
+            let Some(promisor) = Promisor::of(repo) else {
+                return Err(e);
+            };
             tracing::debug!("fetching the compared trees: {e}");
             promisor.fetch(base_tree.into_iter().chain([head_tree]))?;
             compare(&mut raw)?;
         }
-        (Err(e), _) => return Err(e),
+        Err(e) => return Err(e),
     }
     // The packs gitoxide mapped are unmapped by now (its store is dropped), before
     // libgit2 reads the rename candidates through its own mappings: the pages both
     // touched would otherwise count twice in the peak.
-    let renames = find_renames(repo, &raw, promisor.as_ref())?;
+    let renames = find_renames(repo, &raw)?;
     let mut out = Vec::with_capacity(raw.len());
     let mut renamed_away = vec![false; raw.len()];
     for &(from, _) in &renames {
@@ -362,11 +364,7 @@ fn side(
 /// handle on the repository (nothing reaches the disk), and diffed: every delta of that
 /// diff is an addition or a deletion, exactly the candidates of the full diff, in the
 /// same order.
-fn find_renames(
-    repo: &Repository,
-    raw: &[RawChange],
-    promisor: Option<&Promisor>,
-) -> Result<Vec<(usize, usize)>, GitError> {
+fn find_renames(repo: &Repository, raw: &[RawChange]) -> Result<Vec<(usize, usize)>, GitError> {
     let candidate = |status: Status| {
         raw.iter()
             .enumerate()
@@ -391,7 +389,7 @@ fn find_renames(
         .collect();
     drop(odb);
     if let Some(first) = missing.first() {
-        match promisor {
+        match Promisor::of(repo) {
             Some(promisor) => promisor.fetch(missing.iter().copied())?,
             None => {
                 return Err(GitError::Missing {
@@ -463,16 +461,18 @@ impl Promisor {
                 .get_bool(&format!("remote.{name}.promisor"))
                 .unwrap_or(false)
         };
-        let remotes = repo.remotes().ok()?;
         let remote = config
             .get_string("extensions.partialclone")
             .ok()
             .or_else(|| {
+                let remotes = repo.remotes().ok()?;
                 let mut names = remotes.iter().filter_map(|name| name.ok().flatten());
                 names.find(|name| promised(name)).map(str::to_string)
             })?;
-        let dir = repo.workdir().unwrap_or(repo.path()).to_path_buf();
-        Some(Promisor { dir, remote })
+        Some(Promisor {
+            dir: crate::cli_dir(repo),
+            remote,
+        })
     }
 
     /// Fetches `ids` (trees come with their subtrees, never with blobs) the way git's

@@ -101,6 +101,11 @@ fn limit_memory() {
     });
 }
 
+/// Where the git CLI runs for `repo`: its work tree, or the repository itself when bare.
+pub(crate) fn cli_dir(repo: &git2::Repository) -> std::path::PathBuf {
+    repo.workdir().unwrap_or(repo.path()).to_path_buf()
+}
+
 /// Runs the git CLI in `dir`; returns stdout on success.
 pub fn git_cli(dir: &std::path::Path, args: &[&str]) -> Result<String, GitError> {
     tracing::debug!("git {}", args.join(" "));
