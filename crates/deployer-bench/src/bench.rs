@@ -514,7 +514,7 @@ pub fn render(res: &Results, machine: &str, opts: &Options) -> String {
          Workloads are generated deterministically from the seed with `git fast-import` and \
          cached under `target/bench-cache`. Peers are installed by `scripts/bench` with pinned \
          versions into `target/bench-tools` (`cargo install --locked`, `npm install`). \
-         Wall time is measured from spawn to exit; peak RSS is the child's own: its `rusage`, or its `VmHWM` sampled every 5 ms when `rusage` would only show the bench's own memory (Linux carries a spawning process's peak into the child's `ru_maxrss`).\n",
+         Wall time is measured from spawn to exit; peak RSS is the command's own `rusage`, read by a small helper process that spawns it (Linux carries the peak of the spawning process into a child's `ru_maxrss`, so a command spawned by the bench itself would be charged with the bench's memory); its floor is the helper's few MiB.\n",
     );
     doc
 }

@@ -2,8 +2,8 @@
 //!
 //! * [`monorepo`] and [`history`] generate seeded, deterministic repositories with
 //!   `git fast-import` (cached by seed and scale);
-//! * [`measure`] runs a command, timing spawn → exit and reading its peak RSS from
-//!   `wait4`'s rusage;
+//! * [`measure`] runs a command through a small helper (this binary), timing spawn →
+//!   exit and reading the command's own peak RSS from the helper's `wait4`;
 //! * [`ecs`] measures the ECS rows against ecs-sim running in this process;
 //! * [`report`] renders the Markdown table; [`bench`] ties it together.
 //!

@@ -1,8 +1,22 @@
-//! Running a command and measuring it: wall time around spawn → reap, peak RSS (see
-//! [`Run::max_rss_kib`]), a watchdog that kills a run that takes too long, and medians.
+//! Running a command and measuring it: wall time around spawn → exit, the command's own
+//! peak RSS, a watchdog that kills a run that takes too long, and medians.
+//!
+//! Every run goes through a small helper, this crate's own binary started as
+//! `deployer-bench measure-child …`, which spawns the command, waits for it and reports.
+//! Why: Linux carries the high-water mark of the address space a process *leaves* at
+//! `execve` into that process's `ru_maxrss`. A command spawned by the bench leaves the
+//! bench's address space (`posix_spawn` shares it; `fork` copies it, high-water mark
+//! included), so its `ru_maxrss` is never below the bench's own peak, and that peak moves
+//! whenever another thread allocates (ecs-sim runs in the bench; tests run in parallel).
+//! The helper is a fresh `execve` holding a few MiB, so the command it spawns starts from
+//! that small floor and the helper's `wait4` gives the command's own peak, whatever this
+//! process does meanwhile.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -12,17 +26,13 @@ use crate::BenchError;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Run {
     pub wall: Duration,
-    /// Peak resident set size of the child, in KiB.
-    ///
-    /// From the child's `rusage` (`wait4`) when that is above this process's own peak,
-    /// else from the child's `VmHWM`, sampled every 5 ms while it runs. Linux carries the
-    /// high-water mark of the address space a process *leaves* at `execve` into its
-    /// `ru_maxrss`, and a spawned child leaves this process's (vfork): its `ru_maxrss`
-    /// is never below the bench's own peak (about 20 MB once ecs-sim runs in it).
+    /// Peak resident set size of the command, in KiB: its own `ru_maxrss`, read by the
+    /// helper (see the module header), so it never includes the bench's memory. Its floor
+    /// is the helper's own few MiB at spawn time.
     pub max_rss_kib: u64,
     pub success: bool,
     pub timed_out: bool,
-    /// When the child exited (before it was reaped): lags are measured up to here.
+    /// When the command's helper had reaped it: lags are measured up to here.
     pub ended: Instant,
 }
 
@@ -112,10 +122,38 @@ impl Spec {
     }
 }
 
+/// The first argument that makes the bench binary the measuring helper.
+pub const HELPER_COMMAND: &str = "measure-child";
+
+/// How long past a run's own timeout the helper itself is given before it is killed (it
+/// kills the command at the timeout and reports; this only guards against a stuck helper).
+const HELPER_GRACE: Duration = Duration::from_secs(30);
+
+static HELPER: OnceLock<PathBuf> = OnceLock::new();
+
+/// Uses `path` (a `deployer-bench` binary) as the measuring helper instead of this
+/// process's own executable: for tests, whose executable is the test harness.
+pub fn set_helper(path: impl Into<PathBuf>) {
+    let _ = HELPER.set(path.into());
+}
+
+fn helper() -> Result<PathBuf, BenchError> {
+    match HELPER.get() {
+        Some(path) => Ok(path.clone()),
+        None => std::env::current_exe()
+            .map_err(|e| BenchError::Io("cannot find the deployer-bench binary".into(), e)),
+    }
+}
+
 /// Runs `spec` once; stdout/stderr go to `log` (appended) or are discarded.
 pub fn run_once(spec: &Spec, log: Option<&Path>, timeout: Duration) -> Result<Run, BenchError> {
-    let mut cmd = Command::new(&spec.program);
-    cmd.args(&spec.args)
+    let result = result_path();
+    let mut cmd = Command::new(helper()?);
+    cmd.arg(HELPER_COMMAND)
+        .arg(&result)
+        .arg(timeout.as_millis().to_string())
+        .arg(&spec.program)
+        .args(&spec.args)
         .current_dir(&spec.dir)
         .stdin(Stdio::null());
     for (k, v) in &spec.env {
@@ -136,36 +174,128 @@ pub fn run_once(spec: &Spec, log: Option<&Path>, timeout: Duration) -> Result<Ru
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
         }
     }
-    let own_peak = vm_hwm_kib("self").unwrap_or(0);
+    // Its own process group: a stuck helper is killed together with the command it runs.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().map_err(|e| {
+        BenchError::Io(format!("cannot start the helper for {}", spec.display()), e)
+    })?;
+    let group = child.id() as libc::pid_t;
+    let guard = Watchdog::start(group, timeout.saturating_add(HELPER_GRACE), Signal::Group);
+    let status = child.wait();
+    let ended = Instant::now();
+    guard.stop();
+    let status = status.map_err(|e| BenchError::Io("waiting for the helper".into(), e))?;
+    let report = std::fs::read_to_string(&result).unwrap_or_default();
+    let _ = std::fs::remove_file(&result);
+    parse_report(&report, ended).ok_or_else(|| {
+        BenchError::Tool(format!(
+            "cannot measure {}: the helper ({status}) reported {:?}",
+            spec.display(),
+            report.trim()
+        ))
+    })
+}
+
+/// A fresh path for one helper report.
+fn result_path() -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("deployer-bench-run-{}-{n}", std::process::id()))
+}
+
+/// The helper's report: `wall_ns rss_kib success timed_out`, or `error <message>`.
+fn parse_report(report: &str, ended: Instant) -> Option<Run> {
+    let fields: Vec<u64> = report
+        .split_whitespace()
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    let &[wall_ns, max_rss_kib, success, timed_out] = fields.as_slice() else {
+        return None;
+    };
+    Some(Run {
+        wall: Duration::from_nanos(wall_ns),
+        max_rss_kib,
+        success: success == 1,
+        timed_out: timed_out == 1,
+        ended,
+    })
+}
+
+/// The helper's entry point: `main` calls it first and exits with its code when the
+/// process was started as `deployer-bench measure-child RESULT TIMEOUT_MS PROGRAM ARGS…`.
+pub fn helper_main() -> Option<i32> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next()? != HELPER_COMMAND {
+        return None;
+    }
+    let (Some(result), Some(timeout_ms), Some(program)) = (args.next(), args.next(), args.next())
+    else {
+        eprintln!("deployer-bench {HELPER_COMMAND}: RESULT TIMEOUT_MS PROGRAM [ARGS…] expected");
+        return Some(2);
+    };
+    let timeout = timeout_ms
+        .to_str()
+        .and_then(|t| t.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::MAX);
+    let report = match measure_command(&program, args.collect(), timeout) {
+        Ok(m) => format!(
+            "{} {} {} {}\n",
+            m.wall.as_nanos(),
+            m.max_rss_kib,
+            u8::from(m.success),
+            u8::from(m.timed_out)
+        ),
+        Err(e) => format!("error {e}\n"),
+    };
+    Some(match std::fs::write(&result, report) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    })
+}
+
+/// What the helper measures of the command it runs.
+struct Measured {
+    wall: Duration,
+    max_rss_kib: u64,
+    success: bool,
+    timed_out: bool,
+}
+
+/// Spawns `program` (its stdio are the helper's), kills it at `timeout`, and reaps it with
+/// `wait4` for its own rusage.
+fn measure_command(
+    program: &OsString,
+    args: Vec<OsString>,
+    timeout: Duration,
+) -> std::io::Result<Measured> {
     let start = Instant::now();
-    let child = cmd
-        .spawn()
-        .map_err(|e| BenchError::Io(format!("cannot start {}", spec.display()), e))?;
+    let child = Command::new(program).args(args).spawn()?;
     let pid = child.id() as libc::pid_t;
-    // Watchdog: kills the child when it outlives `timeout`. The child is not reaped until
-    // the watchdog has been told it exited, so the pid cannot be reused under it.
-    let (tx, rx) = mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        let deadline = Instant::now() + timeout;
-        let mut hwm = 0;
-        loop {
-            if let Some(k) = vm_hwm_kib(&pid.to_string()) {
-                hwm = hwm.max(k);
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left.min(Duration::from_millis(5))) {
-                Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => return (false, hwm),
-                Err(mpsc::RecvTimeoutError::Timeout) if left.is_zero() => break,
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-            }
-        }
-        // SAFETY: plain syscall on a pid we spawned and have not reaped yet.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-        }
-        (true, hwm)
-    });
-    // Wait for exit without reaping (WNOWAIT), stop the clock, then reap with rusage.
+    let guard = Watchdog::start(pid, timeout, Signal::Process);
+    wait_for_exit(pid)?;
+    let wall = start.elapsed();
+    let timed_out = guard.stop();
+    let mut status: libc::c_int = 0;
+    // SAFETY: zeroed rusage is a valid out-parameter.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: reaping our own exited child.
+    if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    drop(child); // already reaped; dropping a Child does not wait
+    let exited_ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    Ok(Measured {
+        wall,
+        max_rss_kib: usage.ru_maxrss.max(0) as u64,
+        success: exited_ok && !timed_out,
+        timed_out,
+    })
+}
+
+/// Waits until `pid` has exited without reaping it (`WNOWAIT`), so the clock stops at the
+/// exit and the pid stays ours while the watchdog may still signal it.
+fn wait_for_exit(pid: libc::pid_t) -> std::io::Result<()> {
     // SAFETY: zeroed siginfo is a valid out-parameter.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     loop {
@@ -179,59 +309,57 @@ pub fn run_once(spec: &Spec, log: Option<&Path>, timeout: Duration) -> Result<Ru
             )
         };
         if rc == 0 {
-            break;
+            return Ok(());
         }
         let err = std::io::Error::last_os_error();
         if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(BenchError::Io("waitid".into(), err));
+            return Err(err);
         }
     }
-    let ended = Instant::now();
-    let wall = ended - start;
-    let _ = tx.send(());
-    let (timed_out, sampled_hwm) = watchdog.join().unwrap_or((false, 0));
-    let mut status: libc::c_int = 0;
-    // SAFETY: zeroed rusage is a valid out-parameter.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: reaping our own exited child.
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    if rc < 0 {
-        return Err(BenchError::Io(
-            "wait4".into(),
-            std::io::Error::last_os_error(),
-        ));
+}
+
+#[derive(Clone, Copy)]
+enum Signal {
+    Process,
+    Group,
+}
+
+/// Kills a child (or its process group) that outlives a deadline. The child must not be
+/// reaped before [`Watchdog::stop`], so its pid cannot be reused under the watchdog.
+struct Watchdog {
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<bool>,
+}
+
+impl Watchdog {
+    fn start(pid: libc::pid_t, timeout: Duration, target: Signal) -> Watchdog {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            if !matches!(
+                stopped.recv_timeout(timeout),
+                Err(mpsc::RecvTimeoutError::Timeout)
+            ) {
+                return false;
+            }
+            let pid = match target {
+                Signal::Process => pid,
+                Signal::Group => -pid,
+            };
+            // SAFETY: plain syscall on a child (or its group) we have not reaped yet.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+            true
+        });
+        Watchdog { stop, thread }
     }
-    drop(child); // already reaped; dropping a Child does not wait
-    let success = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    Ok(Run {
-        wall,
-        max_rss_kib: peak_rss(usage.ru_maxrss.max(0) as u64, own_peak, sampled_hwm),
-        success: success && !timed_out,
-        timed_out,
-        ended,
-    })
-}
 
-/// `VmHWM` of `/proc/<pid>/status` in KiB (`pid` may be `self`).
-fn vm_hwm_kib(pid: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    crate::machine::field(&status, "VmHWM")?
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// The child's peak RSS: `rusage` is max(our peak at spawn, the child's peak), so it is
-/// the child's own only when it is above ours; otherwise the sampled `VmHWM` is used.
-pub fn peak_rss(rusage: u64, own_peak: u64, sampled: u64) -> u64 {
-    if rusage > own_peak || sampled == 0 {
-        rusage
-    } else {
-        sampled
+    /// Stops the watchdog; true when it had fired.
+    fn stop(self) -> bool {
+        let _ = self.stop.send(());
+        self.thread.join().unwrap_or(false)
     }
 }
-
 /// `warmup` unmeasured runs (the first one logged), then `runs` measured ones. Stops
 /// early when a run fails or times out (the sample then says so).
 pub fn sample(
@@ -278,63 +406,14 @@ mod tests {
     }
 
     #[test]
-    fn peak_rss_is_the_childs_own() {
-        // rusage above our own peak: it is the child's.
-        assert_eq!(peak_rss(50_000, 20_000, 30_000), 50_000);
-        // rusage equal to our peak: the child stayed below it; the samples tell.
-        assert_eq!(peak_rss(20_000, 20_000, 12_000), 12_000);
-        // Nothing sampled (a very short run): rusage is all there is.
-        assert_eq!(peak_rss(20_000, 20_000, 0), 20_000);
-    }
-
-    #[test]
-    fn a_small_child_is_not_charged_with_our_memory() {
-        // Grow this process well above what `sleep` needs.
-        let ballast: Vec<u8> = vec![1; 64 << 20];
-        assert!(ballast.iter().map(|&b| u64::from(b)).sum::<u64>() > 0);
-        let r = run_once(
-            &Spec::new("sleep", &std::env::temp_dir()).arg("0.3"),
-            None,
-            Duration::from_secs(10),
-        )
-        .expect("run");
-        assert!(r.success);
-        assert!(r.max_rss_kib < 32 << 10, "{} KiB", r.max_rss_kib);
-        drop(ballast);
-    }
-
-    #[test]
-    fn runs_measure_time_rss_and_timeouts() {
-        let dir = std::env::temp_dir();
-        let ok = run_once(
-            &Spec::new("sh", &dir).args(["-c", "sleep 0.05"]),
-            None,
-            Duration::from_secs(10),
-        )
-        .expect("run");
-        assert!(ok.success && !ok.timed_out);
-        assert!(ok.wall >= ms(50), "{:?}", ok.wall);
-        assert!(ok.max_rss_kib > 0);
-        let fail = run_once(&Spec::new("false", &dir), None, Duration::from_secs(10)).expect("run");
-        assert!(!fail.success);
-        let slow = run_once(
-            &Spec::new("sleep", &dir).arg("5"),
-            None,
-            Duration::from_millis(100),
-        )
-        .expect("run");
-        assert!(slow.timed_out && !slow.success);
-        assert!(slow.wall < Duration::from_secs(4));
-        let s = sample(
-            &Spec::new("true", &dir),
-            1,
-            3,
-            None,
-            Duration::from_secs(5),
-            &|| {},
-        )
-        .expect("sample");
-        assert_eq!(s.runs.len(), 3);
-        assert!(s.all_ok() && s.median().is_some());
+    fn helper_reports_are_read_strictly() {
+        let now = Instant::now();
+        let run = parse_report("50000000 2048 1 0\n", now).expect("a report");
+        assert_eq!(run.wall, ms(50));
+        assert_eq!(run.max_rss_kib, 2048);
+        assert!(run.success && !run.timed_out);
+        assert_eq!(parse_report("", now), None);
+        assert_eq!(parse_report("error No such file or directory", now), None);
+        assert_eq!(parse_report("1 2 3", now), None);
     }
 }
