@@ -47,6 +47,7 @@ pub fn deploy_request(cluster: &str, service: &str, image: &str) -> crate::deplo
             progress_every: Duration::from_secs(2),
             log_lines: 20,
             max_unreachable: Duration::from_secs(60),
+            clock: crate::wait::Clock::real(),
         },
         continue_deployment: false,
     }
