@@ -47,6 +47,7 @@ pub fn deploy_request(cluster: &str, service: &str, image: &str) -> crate::deplo
             progress_every: Duration::from_secs(2),
             log_lines: 20,
             max_unreachable: Duration::from_secs(60),
+            clock: crate::wait::Clock::real(),
         },
         continue_deployment: false,
     }
@@ -170,55 +171,170 @@ pub struct Cancelled {
     pub text: String,
 }
 
-/// Runs `cmd` (stdout/stderr to files in `dir`), sends SIGTERM once its stdout contains
-/// `marker`, as GitHub does when a workflow run is cancelled, and waits for it to exit.
-/// Panics if the marker never shows up or the process outlives the 10 s GitHub gives it
-/// before SIGKILL.
+/// GitHub's cancellation of a step: SIGINT, then SIGTERM if the process has not exited
+/// within 7500 ms, then the process tree is killed 2500 ms later
+/// (<https://docs.github.com/en/actions/reference/workflow-cancellation-reference>).
+/// A cancelled binary must be done within this after the first signal.
+pub const GITHUB_CANCEL_GRACE: Duration = Duration::from_millis(7_500 + 2_500);
+
+/// A binary run by a test, its stdout and stderr going to files in a directory.
+pub struct Running {
+    child: std::process::Child,
+    out_path: std::path::PathBuf,
+    err_path: std::path::PathBuf,
+    first_signal: Option<std::time::Instant>,
+}
+
+impl Running {
+    pub fn spawn(mut cmd: std::process::Command, dir: &std::path::Path) -> Running {
+        let out_path = dir.join("stdout.txt");
+        let err_path = dir.join("stderr.txt");
+        let out = std::fs::File::create(&out_path).expect("stdout file");
+        let err = std::fs::File::create(&err_path).expect("stderr file");
+        let child = cmd.stdout(out).stderr(err).spawn().expect("spawn");
+        Running {
+            child,
+            out_path,
+            err_path,
+            first_signal: None,
+        }
+    }
+
+    /// Everything it printed so far (stdout then stderr).
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.out_path).unwrap_or_default()
+            + &std::fs::read_to_string(&self.err_path).unwrap_or_default()
+    }
+
+    /// Returns once `ready` holds (checked every 20 ms), while the process still runs.
+    /// Panics, naming `what`, if it exits first or `ready` does not hold within 60 s.
+    pub fn wait_until(&mut self, what: &str, ready: impl Fn(&str) -> bool) {
+        let started = std::time::Instant::now();
+        loop {
+            let text = self.text();
+            if ready(&text) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("exited ({status}) before {what}:\n{text}");
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                let _ = self.child.kill();
+                panic!("{what} never happened:\n{text}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Returns once it printed `marker`.
+    pub fn wait_for(&mut self, marker: &str) {
+        self.wait_until(&format!("`{marker}`"), |t| t.contains(marker));
+    }
+
+    /// Whether it has not exited yet.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends `signal` ("INT", "TERM") to it.
+    pub fn signal(&mut self, signal: &str) {
+        self.first_signal
+            .get_or_insert_with(std::time::Instant::now);
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits for it to exit; panics if it outlives [`GITHUB_CANCEL_GRACE`] after the first
+    /// signal (GitHub would have killed it by then).
+    pub fn finish(mut self) -> Cancelled {
+        let since = self.first_signal.unwrap_or_else(std::time::Instant::now);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Cancelled {
+                    code: status.code(),
+                    text: self.text(),
+                };
+            }
+            if since.elapsed() > GITHUB_CANCEL_GRACE {
+                let _ = self.child.kill();
+                panic!(
+                    "still running {GITHUB_CANCEL_GRACE:?} after the first signal (GitHub \
+                     kills it by then):\n{}",
+                    self.text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Runs `cmd` (stdout/stderr to files in `dir`), sends SIGTERM once its output contains
+/// `marker`, and waits for it to exit (see [`Running::finish`]).
 pub fn run_and_cancel(
-    mut cmd: std::process::Command,
+    cmd: std::process::Command,
     dir: &std::path::Path,
     marker: &str,
 ) -> Cancelled {
-    let out_path = dir.join("stdout.txt");
-    let err_path = dir.join("stderr.txt");
-    let out = std::fs::File::create(&out_path).expect("stdout file");
-    let err = std::fs::File::create(&err_path).expect("stderr file");
-    let mut child = cmd.stdout(out).stderr(err).spawn().expect("spawn");
-    let read = || {
-        std::fs::read_to_string(&out_path).unwrap_or_default()
-            + &std::fs::read_to_string(&err_path).unwrap_or_default()
-    };
-    let started = std::time::Instant::now();
-    while !read().contains(marker) {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("exited ({status}) before `{marker}`:\n{}", read());
+    let mut run = Running::spawn(cmd, dir);
+    run.wait_for(marker);
+    run.signal("TERM");
+    run.finish()
+}
+
+/// How a test cancels a run: as GitHub does (SIGINT, then SIGTERM if the step still runs),
+/// or as other runners and `docker stop` do (SIGTERM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelBy {
+    Sigint,
+    Sigterm,
+    SigintThenSigterm,
+}
+
+impl CancelBy {
+    pub const ALL: [CancelBy; 3] = [
+        CancelBy::Sigint,
+        CancelBy::Sigterm,
+        CancelBy::SigintThenSigterm,
+    ];
+
+    /// The signal the run must say it was cancelled by: the first one it got.
+    pub fn first(self) -> &'static str {
+        match self {
+            CancelBy::Sigterm => "SIGTERM",
+            CancelBy::Sigint | CancelBy::SigintThenSigterm => "SIGINT",
         }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("`{marker}` never showed up:\n{}", read());
-        }
-        std::thread::sleep(Duration::from_millis(50));
     }
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success(), "kill -TERM failed");
-    let signalled = std::time::Instant::now();
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Cancelled {
-                code: status.code(),
-                text: read(),
-            };
+}
+
+/// Cancels `run` as `by` says. For [`CancelBy::SigintThenSigterm`], SIGTERM follows once
+/// `taken` holds of the output (the run has taken SIGINT and is cleaning up), if the run is
+/// still running then, as GitHub sends it only to a step that outlived SIGINT; GitHub waits
+/// 7.5 s, the test only until `taken`, which makes the overlap likelier, never rarer.
+/// Returns whether a SIGTERM reached the run mid-cleanup.
+pub fn cancel(run: &mut Running, by: CancelBy, taken: impl Fn(&str) -> bool) -> bool {
+    match by {
+        CancelBy::Sigterm => {
+            run.signal("TERM");
+            false
         }
-        if signalled.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            panic!(
-                "still running 10 s after SIGTERM (GitHub would SIGKILL it now):\n{}",
-                read()
-            );
+        CancelBy::Sigint => {
+            run.signal("INT");
+            false
         }
-        std::thread::sleep(Duration::from_millis(50));
+        CancelBy::SigintThenSigterm => {
+            run.signal("INT");
+            let since = std::time::Instant::now();
+            while !taken(&run.text()) && run.is_running() && since.elapsed() < GITHUB_CANCEL_GRACE {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let running = run.is_running();
+            if running {
+                run.signal("TERM");
+            }
+            running
+        }
     }
 }

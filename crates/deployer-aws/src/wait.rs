@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use aws_sdk_ecs::config::{AsyncSleep, Sleep};
 use serde_json::Value;
 
 use crate::ecs::{Ecs, ServiceDeploymentInfo, ServiceEvent, ServiceInfo, TaskInfo, short_td};
@@ -525,9 +526,132 @@ pub struct WatchOptions {
     /// How often a progress line is printed at the least.
     pub progress_every: Duration,
     pub log_lines: usize,
-    /// How long ECS may stay unreadable (connection refused, timeouts, 5xx, throttling)
-    /// before the verdict is "unknown". Default 5 min.
+    /// How long after the last successful read of the deployment state the verdict is
+    /// "unknown" if ECS has not answered since (connection refused, calls that hang, 5xx,
+    /// throttling). Default 5 min. The bound holds whatever the SDK's per-attempt timeout
+    /// and retries are: each tick is cut off when the time left runs out.
     pub max_unreachable: Duration,
+    /// Time as the wait sees it: real in production; tests run it in step with ecs-sim's
+    /// clock so that the defaults above are what they exercise, only faster.
+    pub clock: Clock,
+}
+
+/// The wait's clock: real time, or real time run `scale` times faster (tests only: a
+/// simulator at time scale 10 and a wait on `Clock::scaled(10.0)` agree on what 300 s is).
+/// It is also an [`AsyncSleep`] so that a test can put the SDK's own timeouts and retry
+/// back-off on the same clock (`SdkConfig::builder().sleep_impl(clock)`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Clock {
+    scale: f64,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::real()
+    }
+}
+
+impl Clock {
+    pub fn real() -> Clock {
+        Clock { scale: 1.0 }
+    }
+
+    /// `scale` clock seconds per real second; anything but a finite positive number is 1.
+    pub fn scaled(scale: f64) -> Clock {
+        let scale = if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        };
+        Clock { scale }
+    }
+
+    /// Clock time since `origin`.
+    pub fn since(&self, origin: Instant) -> Duration {
+        origin.elapsed().mul_f64(self.scale)
+    }
+
+    /// The real time that `d` of clock time takes.
+    fn real_time(&self, d: Duration) -> Duration {
+        d.div_f64(self.scale)
+    }
+
+    pub async fn sleep(&self, d: Duration) {
+        tokio::time::sleep(self.real_time(d)).await;
+    }
+
+    /// `f`, or `Err` once `d` of clock time has passed without it finishing.
+    pub async fn timeout<F: std::future::Future>(
+        &self,
+        d: Duration,
+        f: F,
+    ) -> std::result::Result<F::Output, tokio::time::error::Elapsed> {
+        tokio::time::timeout(self.real_time(d), f).await
+    }
+}
+
+impl AsyncSleep for Clock {
+    fn sleep(&self, d: Duration) -> Sleep {
+        Sleep::new(tokio::time::sleep(self.real_time(d)))
+    }
+}
+
+/// When ECS last answered a whole tick, and what went wrong since: the clock of the
+/// "unknown" verdict. Times are clock time since the wait started.
+#[derive(Debug, Default)]
+struct Contact {
+    last_answer: Duration,
+    /// When the first failed tick since the last answer ended (None: in contact).
+    lost_at: Option<Duration>,
+    last_error: Option<String>,
+}
+
+impl Contact {
+    /// How long the next tick may take before `bound` without an answer is reached.
+    fn left(&self, now: Duration, bound: Duration) -> Duration {
+        bound.saturating_sub(self.silent_for(now))
+    }
+
+    /// Whether a tick failed since ECS last answered.
+    fn lost(&self) -> bool {
+        self.lost_at.is_some()
+    }
+
+    fn silent_for(&self, now: Duration) -> Duration {
+        now.saturating_sub(self.last_answer)
+    }
+
+    /// ECS answered at `now`; returns for how long it had not, if a tick had failed since.
+    fn answered(&mut self, now: Duration) -> Option<Duration> {
+        let silent = self.silent_for(now);
+        self.last_answer = now;
+        self.last_error = None;
+        self.lost_at.take().map(|_| silent)
+    }
+
+    fn failed(&mut self, now: Duration, error: String) {
+        self.lost_at.get_or_insert(now);
+        self.last_error = Some(error);
+    }
+
+    /// A tick was cut off at the bound (or the timeout) while a call still waited.
+    fn unanswered(&mut self, now: Duration) {
+        let cut = "a call still unanswered when the wait gave up on it";
+        let error = match self.last_error.take() {
+            Some(e) => format!("{e}; then {cut}"),
+            None => cut.to_string(),
+        };
+        self.failed(now, error);
+    }
+
+    /// Why the verdict is unknown, with the real length of the silence.
+    fn why_unknown(&self, now: Duration) -> String {
+        format!(
+            "no answer from ECS for {} s (last error: {})",
+            self.silent_for(now).as_secs(),
+            self.last_error.as_deref().unwrap_or("none")
+        )
+    }
 }
 
 impl Default for WatchOptions {
@@ -538,6 +662,7 @@ impl Default for WatchOptions {
             progress_every: Duration::from_secs(15),
             log_lines: 20,
             max_unreachable: Duration::from_secs(300),
+            clock: Clock::real(),
         }
     }
 }
@@ -712,12 +837,13 @@ pub async fn watch(
     let mut stopped: Vec<TaskInfo> = Vec::new();
     let mut settled: BTreeSet<String> = BTreeSet::new();
     let mut interval = opts.poll_interval;
-    let mut last_progress: Option<Instant> = None;
+    let mut last_progress: Option<Duration> = None;
     let mut last_line = String::new();
     let mut timeline: Vec<(u64, String)> = Vec::new();
     let mut last_status = String::new();
     let mut consecutive_errors = 0u32;
-    let mut unreachable_since: Option<Duration> = None;
+    let clock = opts.clock;
+    let mut contact = Contact::default();
     let mut judge_opts = opts.judge.clone();
     judge_opts
         .non_essential
@@ -728,7 +854,22 @@ pub async fn watch(
     let mut previous: Option<StopSignals> = None;
     let mut ticks_since_listing = 0u32;
     loop {
-        let elapsed = started.elapsed();
+        let elapsed = clock.since(started);
+        // The tick may use only what is left of the bound: a call that hangs, or the SDK
+        // retrying for its whole operation timeout, cannot overrun it. Nor the timeout,
+        // except by one poll interval: the look that can say "timed out".
+        let bound_left = contact.left(elapsed, opts.max_unreachable);
+        let timeout_left = opts.judge.timeout.saturating_sub(elapsed);
+        if bound_left.is_zero() || timeout_left.is_zero() && contact.lost() {
+            return Ok(unknown(
+                contact.why_unknown(elapsed),
+                elapsed,
+                last_dep,
+                (running, desired),
+                timeline,
+            ));
+        }
+        let left = bound_left.min(timeout_left.max(opts.poll_interval));
         let tick = async {
             let svc = ecs
                 .describe_service(&target.cluster, &target.service)
@@ -756,25 +897,30 @@ pub async fn watch(
                 ecs.describe_tasks(&target.cluster, &fresh).await?
             };
             Ok((svc, dep, signals, Some(tasks)))
-        }
-        .await;
+        };
+        let Ok(tick) = clock.timeout(left, tick).await else {
+            contact.unanswered(clock.since(started));
+            continue; // the next turn says unknown
+        };
         let (svc, dep, signals, listing) = match tick {
             Ok(v) => {
                 consecutive_errors = 0;
-                if let Some(since) = unreachable_since.take() {
+                let now = clock.since(started);
+                if let Some(silent) = contact.answered(now) {
                     say(&format!(
                         "[{}] ECS answers again after {} s",
                         target.service,
-                        elapsed.saturating_sub(since).as_secs()
+                        silent.as_secs()
                     ));
-                    timeline.push((elapsed.as_secs(), "ECS reachable again".into()));
+                    timeline.push((now.as_secs(), "ECS reachable again".into()));
                 }
                 interval = opts.poll_interval;
                 v
             }
             Err(e) => {
                 consecutive_errors += 1;
-                let since = *unreachable_since.get_or_insert(elapsed);
+                let now = clock.since(started);
+                contact.failed(now, e.to_string());
                 if is_throttle(&e) {
                     interval = (interval * 2).min(Duration::from_secs(60));
                     say(&format!(
@@ -793,24 +939,13 @@ pub async fn watch(
                 if consecutive_errors >= 10 && !is_transient(&e) {
                     return Err(e);
                 }
-                let down = elapsed.saturating_sub(since);
-                if down >= opts.max_unreachable || elapsed >= opts.judge.timeout {
-                    let why = format!(
-                        "could not read the deployment state for {} s (last error: {e})",
-                        down.as_secs()
-                    );
-                    timeline.push((elapsed.as_secs(), format!("UNKNOWN: {why}")));
-                    return Ok(Outcome {
-                        verdict: Verdict::Unknown(why),
-                        elapsed,
-                        last: last_dep,
-                        running,
-                        desired,
-                        timeline,
-                        log_lines: vec![],
-                    });
+                if contact.left(now, opts.max_unreachable).is_zero() || now >= opts.judge.timeout {
+                    let why = contact.why_unknown(now);
+                    return Ok(unknown(why, now, last_dep, (running, desired), timeline));
                 }
-                tokio::time::sleep(jittered(interval)).await;
+                // Never sleep past the bound: the last look is at the bound, not after it.
+                let pause = jittered(interval).min(contact.left(now, opts.max_unreachable));
+                clock.sleep(pause).await;
                 continue;
             }
         };
@@ -893,10 +1028,10 @@ pub async fn watch(
         observe(&mut history, &snap, elapsed.as_secs_f64());
         let verdict = judge(&snap, &history, elapsed.as_secs_f64(), &judge_opts);
         let line = progress_line(&target.service, Some(&svc), dep.as_ref());
-        let due = last_progress.is_none_or(|t| t.elapsed() >= opts.progress_every);
+        let due = last_progress.is_none_or(|t| elapsed.saturating_sub(t) >= opts.progress_every);
         if verdict == Verdict::InProgress && (due || line != last_line) {
             say(&format!("{line} · {} s", elapsed.as_secs()));
-            last_progress = Some(Instant::now());
+            last_progress = Some(elapsed);
             last_line = line;
         }
         last_dep = dep;
@@ -920,7 +1055,27 @@ pub async fn watch(
                 log_lines,
             });
         }
-        tokio::time::sleep(jittered(interval)).await;
+        clock.sleep(jittered(interval)).await;
+    }
+}
+
+/// The "unknown" end of a watch: ECS did not answer for too long (or past the timeout).
+fn unknown(
+    why: String,
+    elapsed: Duration,
+    last: Option<ServiceDeploymentInfo>,
+    (running, desired): (i32, i32),
+    mut timeline: Vec<(u64, String)>,
+) -> Outcome {
+    timeline.push((elapsed.as_secs(), format!("UNKNOWN: {why}")));
+    Outcome {
+        verdict: Verdict::Unknown(why),
+        elapsed,
+        last,
+        running,
+        desired,
+        timeline,
+        log_lines: vec![],
     }
 }
 
@@ -1018,6 +1173,42 @@ mod tests {
 
     use super::*;
     use crate::ecs::{ContainerState, Hook};
+
+    #[test]
+    fn the_unknown_bound_counts_from_the_last_answer_and_reports_the_real_silence() {
+        let s = Duration::from_secs;
+        let bound = s(300);
+        let mut c = Contact::default();
+        assert_eq!(c.left(s(5), bound), s(295), "from the start of the wait");
+        assert_eq!(c.answered(s(10)), None, "no outage to report");
+        c.failed(s(135), "dispatch failure".into());
+        assert!(c.lost());
+        assert_eq!(
+            c.left(s(250), bound),
+            s(60),
+            "from the last answer, not the first error"
+        );
+        assert_eq!(c.left(s(400), bound), Duration::ZERO);
+        assert_eq!(
+            c.why_unknown(s(310)),
+            "no answer from ECS for 300 s (last error: dispatch failure)"
+        );
+        assert_eq!(c.answered(s(200)), Some(s(190)), "silent since 10 s");
+        assert!(!c.lost());
+        assert_eq!(c.left(s(200), bound), bound);
+    }
+
+    #[test]
+    fn a_scaled_clock_runs_faster_and_bad_scales_are_real_time() {
+        let fast = Clock::scaled(10.0);
+        assert_eq!(
+            fast.real_time(Duration::from_secs(300)),
+            Duration::from_secs(30)
+        );
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(Clock::scaled(bad), Clock::real(), "{bad}");
+        }
+    }
 
     const TD: &str = "arn:aws:ecs:us-east-1:1:task-definition/api:8";
     const OLD: &str = "arn:aws:ecs:us-east-1:1:task-definition/api:7";

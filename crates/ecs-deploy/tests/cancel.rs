@@ -1,11 +1,14 @@
-//! A cancelled workflow (SIGTERM) while ecs-deploy waits: never a success, the deployment
-//! in flight is rolled back (or left, as --on-failure says), and the summary says what is
-//! in flight and how to check on it.
+//! A cancelled workflow while ecs-deploy waits: never a success, the deployment in flight
+//! is rolled back (or left, as --on-failure says), and the summary says what is in flight
+//! and how to check on it. One test per row of README's "Cancellation" table, each run
+//! cancelled by SIGINT, by SIGTERM, and by SIGINT then SIGTERM mid-cleanup (GitHub's
+//! sequence, see `deployer_aws::testing::GITHUB_CANCEL_GRACE`).
 
 use std::time::Duration;
 
 use deployer_aws::ecs::Ecs;
-use ecs_sim::{Scenario, SimConfig, SimHandle};
+use deployer_aws::testing::{CancelBy, Cancelled, Running, cancel};
+use ecs_sim::{Faults, Scenario, SimConfig, SimHandle};
 
 const SCENARIO: &str = r#"
 images:
@@ -66,116 +69,176 @@ fn outputs(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> 
     .expect("outputs")
 }
 
+/// ECS answers every call this slowly during a SIGINT-then-SIGTERM cancellation, so that
+/// the cleanup after SIGINT (one or two calls) is still running when SIGTERM comes.
+fn slow_cleanup(sim: &SimHandle, by: CancelBy) {
+    if by == CancelBy::SigintThenSigterm {
+        sim.set_faults(Faults {
+            latency_ms: 1_000,
+            ..Default::default()
+        });
+    }
+}
+
+/// Runs ecs-deploy until `marker`, cancels it as `by` says, and checks that a SIGTERM after
+/// SIGINT did land mid-cleanup.
+fn run_cancelled(
+    sim: &SimHandle,
+    c: std::process::Command,
+    dir: &std::path::Path,
+    marker: &str,
+    by: CancelBy,
+) -> Cancelled {
+    let mut run = Running::spawn(c, dir);
+    run.wait_for(marker);
+    slow_cleanup(sim, by);
+    let mid_cleanup = cancel(&mut run, by, |t| {
+        t.contains("cancelled (SIGINT) while deploying")
+    });
+    assert_eq!(
+        mid_cleanup,
+        by == CancelBy::SigintThenSigterm,
+        "SIGTERM came during the cleanup after SIGINT:\n{}",
+        run.text()
+    );
+    let run = run.finish();
+    sim.set_faults(Faults::default());
+    eprintln!("--- {by:?}\n{}", run.text);
+    run
+}
+
 #[test]
-fn sigterm_mid_wait_requests_the_rollback_and_says_so() {
-    let (sim, rt, ecs, v1) = setup();
-    let dir = tempfile::tempdir().expect("dir");
-    let run = deployer_aws::testing::run_and_cancel(
-        cmd(&sim.endpoint(), dir.path()),
-        dir.path(),
-        "service deployment arn:",
-    );
-    let text = &run.text;
-    eprintln!("{text}");
-    assert_eq!(run.code, Some(1), "never a success: {text}");
-    assert!(text.contains("cancelled (SIGTERM)"), "{text}");
-    assert!(text.contains("rollback to api:1 requested"), "{text}");
-    assert!(text.contains("it continues in ECS"), "{text}");
-    assert!(
-        !text.contains("service now on"),
-        "a requested rollback is not a done one: {text}"
-    );
-    assert!(
-        text.contains("aws ecs describe-service-deployments --service-deployment-arns"),
-        "{text}"
-    );
-    let summary = std::fs::read_to_string(dir.path().join("summary.md")).expect("summary");
-    assert!(summary.contains("cancelled"), "{summary}");
-    assert!(summary.contains("ROLLBACK_REQUESTED"), "{summary}");
-    let out = outputs(dir.path());
-    assert_eq!(out.get("status").map(String::as_str), Some("cancelled"));
-    let arn = out
-        .get("service-deployment-arn")
-        .cloned()
-        .unwrap_or_default();
-    assert!(arn.contains("service-deployment"), "{out:?}");
-    assert_eq!(sim.call_count("StopServiceDeployment"), 1);
-    // ECS finishes the rollback on its own: the service ends on v1.
-    let status = rt.block_on(async {
-        for _ in 0..300 {
-            let d = ecs.describe_service_deployment(&arn).await.expect("dep");
-            let svc = ecs.describe_service("shop", "api").await.expect("svc");
-            if d.status == "ROLLBACK_SUCCESSFUL" && svc.task_definition == v1 {
-                return d.status;
+fn cancelled_mid_wait_requests_the_rollback_and_says_so() {
+    for by in CancelBy::ALL {
+        let (sim, rt, ecs, v1) = setup();
+        let dir = tempfile::tempdir().expect("dir");
+        let run = run_cancelled(
+            &sim,
+            cmd(&sim.endpoint(), dir.path()),
+            dir.path(),
+            "service deployment arn:",
+            by,
+        );
+        let text = &run.text;
+        assert_eq!(run.code, Some(1), "never a success ({by:?}): {text}");
+        assert!(
+            text.contains(&format!("cancelled ({})", by.first())),
+            "{text}"
+        );
+        assert!(
+            text.contains("rollback to api:1 requested (StopServiceDeployment ROLLBACK); it continues in ECS. Check with `aws ecs describe-service-deployments --service-deployment-arns arn:"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("service now on"),
+            "a requested rollback is not a done one: {text}"
+        );
+        let summary = std::fs::read_to_string(dir.path().join("summary.md")).expect("summary");
+        assert!(summary.contains("cancelled"), "{summary}");
+        assert!(summary.contains("ROLLBACK_REQUESTED"), "{summary}");
+        let out = outputs(dir.path());
+        assert_eq!(out.get("status").map(String::as_str), Some("cancelled"));
+        let arn = out
+            .get("service-deployment-arn")
+            .cloned()
+            .unwrap_or_default();
+        assert!(arn.contains("service-deployment"), "{out:?}");
+        assert_eq!(sim.call_count("StopServiceDeployment"), 1);
+        // ECS finishes the rollback on its own: the service ends on v1.
+        let status = rt.block_on(async {
+            for _ in 0..300 {
+                let d = ecs.describe_service_deployment(&arn).await.expect("dep");
+                let svc = ecs.describe_service("shop", "api").await.expect("svc");
+                if d.status == "ROLLBACK_SUCCESSFUL" && svc.task_definition == v1 {
+                    return d.status;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        "never rolled back".to_string()
-    });
-    assert_eq!(status, "ROLLBACK_SUCCESSFUL");
+            "never rolled back".to_string()
+        });
+        assert_eq!(status, "ROLLBACK_SUCCESSFUL", "{by:?}");
+    }
 }
 
 #[test]
-fn sigterm_with_on_failure_leave_leaves_the_deployment_and_says_how_to_go_back() {
-    let (sim, rt, ecs, _v1) = setup();
-    let dir = tempfile::tempdir().expect("dir");
-    let mut c = cmd(&sim.endpoint(), dir.path());
-    c.env("DEPLOYER_ON_FAILURE", "leave");
-    let run = deployer_aws::testing::run_and_cancel(c, dir.path(), "service deployment arn:");
-    let text = &run.text;
-    eprintln!("{text}");
-    assert_eq!(run.code, Some(1), "{text}");
-    assert!(text.contains("left running and continues in ECS"), "{text}");
-    assert!(
-        text.contains("rollback --cluster shop --service api"),
-        "{text}"
-    );
-    assert_eq!(sim.call_count("StopServiceDeployment"), 0);
-    let out = outputs(dir.path());
-    assert_eq!(out.get("status").map(String::as_str), Some("cancelled"));
-    let arn = out
-        .get("service-deployment-arn")
-        .cloned()
-        .unwrap_or_default();
-    let d = rt
-        .block_on(ecs.describe_service_deployment(&arn))
-        .expect("dep");
-    assert_eq!(d.status, "IN_PROGRESS", "left as it was");
+fn cancelled_with_on_failure_leave_leaves_the_deployment_and_says_how_to_go_back() {
+    for by in CancelBy::ALL {
+        let (sim, rt, ecs, _v1) = setup();
+        let dir = tempfile::tempdir().expect("dir");
+        let mut c = cmd(&sim.endpoint(), dir.path());
+        c.env("DEPLOYER_ON_FAILURE", "leave");
+        let run = run_cancelled(&sim, c, dir.path(), "service deployment arn:", by);
+        let text = &run.text;
+        assert_eq!(run.code, Some(1), "{by:?}: {text}");
+        assert!(
+            text.contains(&format!("cancelled ({})", by.first())),
+            "{text}"
+        );
+        assert!(
+            text.contains("it was left running and continues in ECS"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "Check with `aws ecs describe-service-deployments --service-deployment-arns arn:"
+            ),
+            "the command to check: {text}"
+        );
+        assert!(
+            text.contains("go back to api:1 with `rollback --cluster shop --service api`"),
+            "the command to go back: {text}"
+        );
+        assert_eq!(sim.call_count("StopServiceDeployment"), 0);
+        let out = outputs(dir.path());
+        assert_eq!(out.get("status").map(String::as_str), Some("cancelled"));
+        let arn = out
+            .get("service-deployment-arn")
+            .cloned()
+            .unwrap_or_default();
+        let d = rt
+            .block_on(ecs.describe_service_deployment(&arn))
+            .expect("dep");
+        assert_eq!(d.status, "IN_PROGRESS", "left as it was ({by:?})");
+    }
 }
 
 #[test]
-fn sigterm_while_waiting_for_another_deployment_changes_nothing() {
-    let (sim, rt, ecs, _v1) = setup();
-    // Someone else's deployment is in flight: ecs-deploy waits for it, then is cancelled.
-    let slow = rt.block_on(async {
-        let td = ecs
-            .register_task_definition(&deployer_aws::testing::task_definition(
-                "api",
-                "repo/api:slow",
-            ))
-            .await
-            .expect("register");
-        ecs.update_service("shop", "api", &td, None, false)
-            .await
-            .expect("update");
-        td
-    });
-    let dir = tempfile::tempdir().expect("dir");
-    let mut c = cmd(&sim.endpoint(), dir.path());
-    c.env("DEPLOYER_IMAGE", "api=repo/api:v3");
-    let run =
-        deployer_aws::testing::run_and_cancel(c, dir.path(), "another deployment is in progress");
-    assert_eq!(run.code, Some(1), "{}", run.text);
-    assert!(
-        run.text
-            .contains("cancelled (SIGTERM) before UpdateService"),
-        "{}",
-        run.text
-    );
-    assert_eq!(sim.call_count("UpdateService"), 1, "only the other one");
-    assert_eq!(sim.call_count("StopServiceDeployment"), 0);
-    let svc = rt
-        .block_on(ecs.describe_service("shop", "api"))
-        .expect("svc");
-    assert_eq!(svc.task_definition, slow);
+fn cancelled_while_waiting_for_another_deployment_changes_nothing() {
+    // Nothing to clean up here (the run exits at once), so no SIGTERM can follow SIGINT.
+    for by in [CancelBy::Sigint, CancelBy::Sigterm] {
+        let (sim, rt, ecs, _v1) = setup();
+        // Someone else's deployment is in flight: ecs-deploy waits for it, then is cancelled.
+        let slow = rt.block_on(async {
+            let td = ecs
+                .register_task_definition(&deployer_aws::testing::task_definition(
+                    "api",
+                    "repo/api:slow",
+                ))
+                .await
+                .expect("register");
+            ecs.update_service("shop", "api", &td, None, false)
+                .await
+                .expect("update");
+            td
+        });
+        let dir = tempfile::tempdir().expect("dir");
+        let mut c = cmd(&sim.endpoint(), dir.path());
+        c.env("DEPLOYER_IMAGE", "api=repo/api:v3");
+        let run = run_cancelled(&sim, c, dir.path(), "another deployment is in progress", by);
+        assert_eq!(run.code, Some(1), "{}", run.text);
+        assert!(
+            run.text.contains(&format!(
+                "cancelled ({}) before UpdateService: the service was not changed",
+                by.first()
+            )),
+            "{}",
+            run.text
+        );
+        assert_eq!(sim.call_count("UpdateService"), 1, "only the other one");
+        assert_eq!(sim.call_count("StopServiceDeployment"), 0);
+        let svc = rt
+            .block_on(ecs.describe_service("shop", "api"))
+            .expect("svc");
+        assert_eq!(svc.task_definition, slow);
+    }
 }

@@ -1,10 +1,11 @@
-//! A cancelled workflow (SIGTERM) while `rollback` waits: the rollback deployment goes on in
-//! ECS, and the run says so (exit 1, summary, outputs) with the command to follow it.
-
-use std::time::Duration;
+//! A cancelled workflow while `rollback` waits: the rollback deployment goes on in ECS, and
+//! the run says so (exit 1, summary, outputs) with the command to follow it. Cancelled by
+//! SIGINT, by SIGTERM, and by SIGINT then SIGTERM (GitHub's sequence, see
+//! `deployer_aws::testing::GITHUB_CANCEL_GRACE`).
 
 use deployer_aws::ecs::Ecs;
-use ecs_sim::{Scenario, SimConfig};
+use deployer_aws::testing::{CancelBy, Running, cancel};
+use ecs_sim::{Faults, Scenario, SimConfig};
 
 const SCENARIO: &str = r#"
 images:
@@ -12,7 +13,13 @@ images:
 "#;
 
 #[test]
-fn sigterm_mid_rollback_reports_the_deployment_that_continues() {
+fn cancelled_mid_rollback_reports_the_deployment_that_continues() {
+    for by in CancelBy::ALL {
+        cancelled_mid_rollback(by);
+    }
+}
+
+fn cancelled_mid_rollback(by: CancelBy) {
     let sim = ecs_sim::spawn(SimConfig {
         scenario: Scenario::from_yaml(SCENARIO).expect("s"),
         time_scale: 10.0,
@@ -50,18 +57,36 @@ fn sigterm_mid_rollback_reports_the_deployment_that_continues() {
         .env("DEPLOYER_POLL_INTERVAL", "0.2s")
         .env("GITHUB_OUTPUT", dir.path().join("out"))
         .env("GITHUB_STEP_SUMMARY", dir.path().join("summary.md"));
-    let run = deployer_aws::testing::run_and_cancel(c, dir.path(), "service deployment arn:");
+    let mut run = Running::spawn(c, dir.path());
+    run.wait_for("service deployment arn:");
+    if by == CancelBy::SigintThenSigterm {
+        // The cleanup's one look at the service takes a second: SIGTERM may come meanwhile.
+        sim.set_faults(Faults {
+            latency_ms: 1_000,
+            ..Default::default()
+        });
+    }
+    // rollback says nothing before its cleanup's only call, so SIGTERM follows once it has
+    // said what continues, if it is still running then (GitHub sends SIGTERM only then).
+    cancel(&mut run, by, |t| {
+        t.contains("cancelled (SIGINT) before the rollback finished")
+    });
+    let run = run.finish();
+    sim.set_faults(Faults::default());
     let text = &run.text;
-    eprintln!("{text}");
-    assert_eq!(run.code, Some(1), "never a success: {text}");
-    assert!(text.contains("cancelled (SIGTERM)"), "{text}");
-    assert!(text.contains("continues in ECS"), "{text}");
+    eprintln!("--- {by:?}\n{text}");
+    assert_eq!(run.code, Some(1), "never a success ({by:?}): {text}");
     assert!(
-        text.contains("api:2"),
-        "names the revision in flight: {text}"
+        text.contains(&format!(
+            "cancelled ({}) before the rollback finished. What was already requested continues in ECS: the service targets api:2 (deployment arn:",
+            by.first()
+        )),
+        "names the revision and the deployment that continue: {text}"
     );
     assert!(
-        text.contains("aws ecs describe-service-deployments --service-deployment-arns arn:"),
+        text.contains(
+            "Check it with `aws ecs describe-service-deployments --service-deployment-arns arn:"
+        ),
         "{text}"
     );
     let summary = std::fs::read_to_string(dir.path().join("summary.md")).expect("summary");
@@ -83,10 +108,7 @@ fn sigterm_mid_rollback_reports_the_deployment_that_continues() {
     // Nothing was stopped: the rollback deployment is still rolling out in ECS.
     assert_eq!(sim.call_count("StopServiceDeployment"), 0);
     let svc = rt
-        .block_on(async {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            ecs.describe_service("shop", "api").await
-        })
+        .block_on(ecs.describe_service("shop", "api"))
         .expect("svc");
     assert_eq!(svc.task_definition, target);
     assert_eq!(svc.deployments.len(), 2, "still in flight");

@@ -1,11 +1,19 @@
-//! A cancelled workflow (SIGTERM) while run-migration waits: the one-off task is stopped,
-//! the run exits 1 and says so.
+//! A cancelled workflow while run-migration waits: the one-off task is stopped, the run
+//! exits 1 and says so. Cancelled by SIGINT, by SIGTERM, and by SIGINT then SIGTERM
+//! mid-cleanup (GitHub's sequence, see `deployer_aws::testing::GITHUB_CANCEL_GRACE`).
 
 use deployer_aws::ecs::Ecs;
-use ecs_sim::{Scenario, SimConfig};
+use deployer_aws::testing::{CancelBy, Running, cancel};
+use ecs_sim::{Faults, Scenario, SimConfig};
 
 #[test]
-fn sigterm_stops_the_migration_task_and_exits_1() {
+fn cancelled_mid_task_stops_the_migration_task_and_exits_1() {
+    for by in CancelBy::ALL {
+        cancelled_mid_task(by);
+    }
+}
+
+fn cancelled_mid_task(by: CancelBy) {
     let sim = ecs_sim::spawn(SimConfig {
         scenario: Scenario::from_yaml(
             "images:\n  \"repo/api:v2\": {kind: exits, start-after: 1, after: 6000, exit-code: 0, logs: [\"migrating\"]}\n",
@@ -45,13 +53,43 @@ fn sigterm_stops_the_migration_task_and_exits_1() {
             "--poll-interval",
             "0.2s",
         ]);
-    let run = deployer_aws::testing::run_and_cancel(c, dir.path(), ": RUNNING");
+    let mut run = Running::spawn(c, dir.path());
+    run.wait_for(": RUNNING");
+    // run-migration listens for signals from its first pause between two looks at the task;
+    // one more look means it has paused once.
+    let looks = sim.call_count("DescribeTasks");
+    run.wait_until("another look at the task", |_| {
+        sim.call_count("DescribeTasks") > looks
+    });
+    if by == CancelBy::SigintThenSigterm {
+        // StopTask and the last log read take a second each: SIGTERM comes meanwhile.
+        sim.set_faults(Faults {
+            latency_ms: 1_000,
+            operations: vec!["StopTask".into(), "GetLogEvents".into()],
+            ..Default::default()
+        });
+    }
+    let mid_cleanup = cancel(&mut run, by, |_| sim.call_count("StopTask") >= 1);
+    assert_eq!(
+        mid_cleanup,
+        by == CancelBy::SigintThenSigterm,
+        "SIGTERM came during the cleanup after SIGINT:\n{}",
+        run.text()
+    );
+    let run = run.finish();
+    sim.set_faults(Faults::default());
     let text = &run.text;
-    eprintln!("{text}");
-    assert_eq!(run.code, Some(1), "{text}");
-    assert!(text.contains("cancelled (SIGTERM)"), "{text}");
-    assert!(text.contains("was stopped"), "{text}");
-    assert!(sim.call_count("StopTask") >= 1);
+    eprintln!("--- {by:?}\n{text}");
+    assert_eq!(run.code, Some(1), "{by:?}: {text}");
+    assert!(
+        text.contains(&format!(
+            "the workflow was cancelled ({}); the task arn:",
+            by.first()
+        )),
+        "{text}"
+    );
+    assert!(text.contains(" was stopped"), "{text}");
+    assert_eq!(sim.call_count("StopTask"), 1);
     let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_default();
     assert!(summary.contains("cancelled"), "{summary}");
     // The task is on its way down in ECS.
