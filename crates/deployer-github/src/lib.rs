@@ -25,7 +25,7 @@ pub mod releases;
 pub mod retry;
 pub mod text;
 
-use std::cell::Cell;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use deployer_core::mask::{add as add_secret, redact};
@@ -344,15 +344,14 @@ impl Client {
             req
         };
         // Rate-limited answers in a row: GitHub wants exponentially longer waits for them.
-        let limited_in_a_row = Cell::new(0u32);
+        // (An atomic, not a Cell: the request future must stay Send for spawned tasks.)
+        let limited_in_a_row = AtomicU32::new(0);
         let judge = |a: &Answer| {
             if let Some(limited) = ratelimit::classify(a.status, &a.headers, &a.body) {
-                limited_in_a_row.set(limited_in_a_row.get() + 1);
-                Verdict::Retry(Some(
-                    limited.required_wait(now_epoch(), limited_in_a_row.get()),
-                ))
+                let consecutive = limited_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+                Verdict::Retry(Some(limited.required_wait(now_epoch(), consecutive)))
             } else if a.status.is_server_error() {
-                limited_in_a_row.set(0);
+                limited_in_a_row.store(0, Ordering::Relaxed);
                 Verdict::Retry(retry_after(&a.headers))
             } else {
                 Verdict::Done
@@ -388,7 +387,8 @@ impl Client {
         let action = action.to_string();
         let code = status.as_u16();
         if let Some(limited) = limited {
-            let wait = limited.required_wait(now_epoch(), limited_in_a_row.get());
+            let consecutive = limited_in_a_row.load(Ordering::Relaxed);
+            let wait = limited.required_wait(now_epoch(), consecutive);
             let advice = RateLimitAdvice {
                 limit: limited.limit,
                 wait: wait_refused.unwrap_or(wait),

@@ -279,3 +279,16 @@ fn construction_errors_are_bad_input() {
     let err = Client::new("not a url", Some(TOKEN.into()), "org/app").expect_err("bad url");
     assert!(err.to_string().contains("GITHUB_API_URL"));
 }
+
+/// Requests run inside spawned tasks (ecs-deploy sends "started" while it deploys), so
+/// their futures must be `Send`; this fails to compile otherwise.
+#[test]
+fn request_futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let client =
+        Client::new("https://api.github.com", Some(TOKEN.into()), "org/app").expect("client");
+    let status = success();
+    send(&client.create_status(1, &status));
+    let new = new_deployment();
+    send(&client.create_deployment(&new));
+}
