@@ -154,6 +154,9 @@ impl ServiceNotifications {
     /// Its warnings are printed when [`ServiceNotifications::finished`] collects it.
     /// Needs a Tokio runtime.
     pub async fn started(&mut self, _warn: &dyn Fn(&str)) {
+        if !matches!(self.sender, Sender::Ready(_)) {
+            return; // Already started (or lost): nothing to send again.
+        }
         let Sender::Ready(mut notifier) = std::mem::replace(&mut self.sender, Sender::Lost) else {
             return;
         };
@@ -168,6 +171,9 @@ impl ServiceNotifications {
 
     /// Gives "started" `grace` more to finish and takes the notifier back.
     async fn collect_started(&mut self, grace: Duration, warn: &dyn Fn(&str)) {
+        if !matches!(self.sender, Sender::Started { .. }) {
+            return; // Nothing in flight (a continued deploy sends no "started").
+        }
         let Sender::Started {
             task,
             deadline: setter,
