@@ -19,6 +19,12 @@ use crate::links::{Links, RunContext};
 use crate::record::DeploymentRecord;
 use crate::slack::SlackWebhook;
 
+/// How long [`Notifier::notify`] waits for the channels: a notification is a few HTTP
+/// calls that take well under a second when the service answers; one that has not answered
+/// in 10 s is down, and waiting for its retries (a hung webhook: 3 × 15 s) would only delay
+/// the command.
+pub const DEFAULT_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A notification channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -326,9 +332,10 @@ impl Notifier {
         self.naming.name(&record.environment, &record.service)
     }
 
-    /// Sends `event` to every configured channel; never fails.
+    /// Sends `event` to every configured channel within [`DEFAULT_BUDGET`]; never fails.
     pub async fn notify(&mut self, record: &DeploymentRecord, event: &Event) -> NotifyReport {
-        self.notify_by(record, event, &Deadline::never()).await
+        let deadline = Deadline::after(DEFAULT_BUDGET);
+        self.notify_by(record, event, &deadline).await
     }
 
     /// Sends `event` to every configured channel at the same time, giving up on a channel

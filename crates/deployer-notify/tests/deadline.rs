@@ -156,3 +156,31 @@ async fn a_deadline_set_later_cuts_off_a_notification_already_in_flight() {
         "{slack}"
     );
 }
+
+/// `notify` (what rollback uses) is bounded too: by `DEFAULT_BUDGET`, not by the
+/// channels' retries.
+#[tokio::test]
+async fn plain_notify_is_bounded_by_the_default_budget() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(HOOK_PATH))
+        .respond_with(ResponseTemplate::new(200).set_delay(HUNG))
+        .mount(&server)
+        .await;
+    let mut notifier = Notifier::new(links()).with_slack(hook(&server));
+    let start = Instant::now();
+    let report = notifier.notify(&record(), &Event::Succeeded).await;
+    let budget = deployer_notify::notifier::DEFAULT_BUDGET;
+    // Generous for a loaded machine, and still below one hung Slack attempt (15 s) plus
+    // its retries (48 s in all).
+    assert!(
+        start.elapsed() < budget + Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
+    let slack = report.outcome(Channel::Slack).expect("slack");
+    assert!(
+        slack.is_warning() && slack.text().contains("within the 10 s notification budget"),
+        "{slack}"
+    );
+}
