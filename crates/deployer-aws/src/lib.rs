@@ -21,6 +21,7 @@ pub mod probe;
 pub mod rollback;
 pub mod taskdef;
 #[doc(hidden)]
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod wait;
 

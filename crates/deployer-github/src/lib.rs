@@ -8,7 +8,9 @@
 //!
 //! * [`Client`]: base URL from `GITHUB_API_URL`, token from `GITHUB_TOKEN` (registered with
 //!   [`deployer_core::mask::add`] before any use), bounded retries with backoff on 5xx,
-//!   HTTP 429 and GitHub's primary/secondary rate limits (honouring `Retry-After`).
+//!   HTTP 429 and GitHub's primary/secondary rate limits, waiting as long as GitHub's docs
+//!   require ([`ratelimit`]) or failing at once with [`GithubError::RateLimited`] when that
+//!   wait is longer than the retry budget ([`RetryPolicy::max_total_wait`]).
 //! * Endpoints are `impl Client` blocks: [`releases`] (releases, tag refs; the job needs
 //!   `permissions: contents: write`) and [`deployments`] (deployments and their statuses;
 //!   `permissions: deployments: write`).
@@ -18,15 +20,16 @@
 //!   clients of deployer (the Slack webhook) share them.
 
 pub mod deployments;
+pub mod ratelimit;
 pub mod releases;
 pub mod retry;
 pub mod text;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use deployer_core::mask::{add as add_secret, redact};
 use deployer_core::{Classify, ErrorKind};
-use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -35,6 +38,7 @@ pub use deployments::{Deployment, DeploymentStatusInfo, NewDeployment, NewStatus
 pub use releases::{NewRelease, Release, TagRefOutcome};
 pub use retry::RetryPolicy;
 
+use crate::ratelimit::{Limit, human, now_epoch, utc};
 use crate::retry::{Answer, Verdict, retry_after, send_with_retries};
 use crate::text::truncate_chars;
 
@@ -98,13 +102,14 @@ pub enum GithubError {
     #[error("GitHub refused to {action} (HTTP 409): {message}")]
     Conflict { action: String, message: String },
     #[error(
-        "GitHub kept rate-limiting the request to {action} (HTTP {status}, {attempts} attempts): {message}; try again later"
+        "GitHub rate-limited the request to {action} (HTTP {status}, {attempts} attempt(s): {message}): {advice}"
     )]
     RateLimited {
         action: String,
         status: u16,
         attempts: u32,
         message: String,
+        advice: RateLimitAdvice,
     },
     #[error(
         "GitHub API failed to {action}: HTTP {status}: {message} (after {attempts} attempt(s))"
@@ -338,9 +343,16 @@ impl Client {
             }
             req
         };
+        // Rate-limited answers in a row: GitHub wants exponentially longer waits for them.
+        // (An atomic, not a Cell: the request future must stay Send for spawned tasks.)
+        let limited_in_a_row = AtomicU32::new(0);
         let judge = |a: &Answer| {
-            if is_rate_limited(a.status, &a.headers, &a.body) || a.status.is_server_error() {
-                Verdict::Retry(server_wait(&a.headers))
+            if let Some(limited) = ratelimit::classify(a.status, &a.headers, &a.body) {
+                let consecutive = limited_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+                Verdict::Retry(Some(limited.required_wait(now_epoch(), consecutive)))
+            } else if a.status.is_server_error() {
+                limited_in_a_row.store(0, Ordering::Relaxed);
+                Verdict::Retry(retry_after(&a.headers))
             } else {
                 Verdict::Done
             }
@@ -353,11 +365,13 @@ impl Client {
                 message: e.message,
                 attempts: e.attempts,
             })?;
+        let limited = ratelimit::classify(answer.status, &answer.headers, &answer.body);
         let Answer {
             status,
-            headers,
+            headers: _,
             body: text,
             attempts,
+            wait_refused,
         } = answer;
         if status.is_success() {
             let value = serde_json::from_str(&text).map_err(|e| GithubError::Decode {
@@ -372,13 +386,24 @@ impl Client {
         let message = redact(&github_message(&text));
         let action = action.to_string();
         let code = status.as_u16();
-        Err(match code {
-            _ if is_rate_limited(status, &headers, &message) => GithubError::RateLimited {
+        if let Some(limited) = limited {
+            let consecutive = limited_in_a_row.load(Ordering::Relaxed);
+            let wait = limited.required_wait(now_epoch(), consecutive);
+            let advice = RateLimitAdvice {
+                limit: limited.limit,
+                wait: wait_refused.unwrap_or(wait),
+                retry_at: now_epoch().saturating_add(wait_refused.unwrap_or(wait).as_secs()),
+                budget: wait_refused.map(|_| self.retry.max_total_wait),
+            };
+            return Err(GithubError::RateLimited {
                 action,
                 status: code,
                 attempts,
                 message,
-            },
+                advice,
+            });
+        }
+        Err(match code {
             401 => GithubError::Unauthorized { action, message },
             403 => GithubError::Forbidden {
                 action,
@@ -456,40 +481,54 @@ fn github_message(body: &str) -> String {
     }
 }
 
-/// Primary (`x-ratelimit-remaining: 0`) or secondary rate limit, or HTTP 429.
-fn is_rate_limited(status: StatusCode, headers: &HeaderMap, message: &str) -> bool {
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        return true;
-    }
-    if status != StatusCode::FORBIDDEN {
-        return false;
-    }
-    let remaining_zero = headers
-        .get("x-ratelimit-remaining")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim() == "0");
-    remaining_zero
-        || headers.contains_key(reqwest::header::RETRY_AFTER)
-        || message.to_ascii_lowercase().contains("rate limit")
+/// What a rate-limited request needs and what the user can do (the end of
+/// [`GithubError::RateLimited`]'s message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitAdvice {
+    pub limit: Limit,
+    /// How long GitHub requires before the next request.
+    pub wait: Duration,
+    /// When that wait ends (UTC epoch seconds).
+    pub retry_at: u64,
+    /// `Some(budget)` when deployer stopped because the wait exceeds what it waits for
+    /// one request; `None` when it retried as asked and ran out of attempts.
+    pub budget: Option<Duration>,
 }
 
-/// `Retry-After`, else the time until `x-ratelimit-reset` (epoch seconds).
-fn server_wait(headers: &HeaderMap) -> Option<Duration> {
-    if let Some(d) = retry_after(headers) {
-        return Some(d);
+impl std::fmt::Display for RateLimitAdvice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let wait = human(self.wait);
+        let at = utc(self.retry_at);
+        match self.limit {
+            Limit::Primary => write!(
+                f,
+                "the token's hourly quota of API requests is used up; GitHub allows the next request \
+                 after {at} (in {wait})"
+            )?,
+            Limit::Secondary => write!(
+                f,
+                "GitHub's secondary rate limit (too many requests at once or per minute) requires \
+                 waiting {wait} before the next request"
+            )?,
+        }
+        match self.budget {
+            Some(budget) => write!(
+                f,
+                ", longer than deployer waits for one request ({} in all), so it stopped instead of blocking the job",
+                human(budget)
+            )?,
+            None => f.write_str(", and the limit persisted through every retry")?,
+        }
+        // GITHUB_TOKEN: 1,000 requests per hour per repository (same docs page as ratelimit).
+        let fix = match self.limit {
+            Limit::Primary => {
+                "spread the jobs that call the GitHub API over time, or use a GitHub App token \
+                 (GITHUB_TOKEN allows 1,000 requests per hour per repository)"
+            }
+            Limit::Secondary => "run fewer jobs that call the GitHub API at the same time",
+        };
+        write!(f, ": re-run the job after {at}; to avoid this, {fix}")
     }
-    let reset = headers
-        .get("x-ratelimit-reset")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    Some(Duration::from_secs(reset.saturating_sub(now).max(1)))
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@
 //! * [`slack`]: Slack incoming-webhook messages in Block Kit. A Slack failure is only ever
 //!   a warning ([`NotifyOutcome::Warning`]); it never fails a deploy.
 //! * [`notifier`]: the [`Notifier`] facade that fans one [`Event`] out to both channels
-//!   (each optional) and collects one [`NotifyOutcome`] per channel.
+//!   (each optional, both at once) and collects one [`NotifyOutcome`] per channel;
+//!   [`Notifier::notify_by`] gives up on a channel at a [`Deadline`], so a hung webhook or
+//!   API never holds up a deploy.
 //! * [`tags`]: ECS task-definition tags (`deployer:git-sha`, `deployer:version`, …) and
 //!   lookups by SHA or version for rollback.
 //! * [`links`]: run and workflow URLs built from `GITHUB_SERVER_URL`/`GITHUB_REPOSITORY`.
@@ -47,6 +49,7 @@
 //! [`deployer_core::mask::add`] before any use, and every message this crate produces
 //! passes through [`deployer_core::mask::redact`].
 
+pub mod deadline;
 pub mod github;
 pub mod links;
 pub mod notifier;
@@ -56,6 +59,7 @@ pub mod tags;
 
 mod text;
 
+pub use deadline::{Deadline, DeadlineSetter};
 pub use deployer_github::{Client as GithubClient, GithubError, Permission, RetryPolicy};
 pub use github::EnvironmentNaming;
 pub use links::{Links, RunContext};

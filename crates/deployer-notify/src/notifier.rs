@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use deployer_github::{Client, Permission};
 
+use crate::deadline::Deadline;
 use crate::github::{
     DeploymentPayload, EnvironmentNaming, NewDeployment, NewStatus, StatusState, new_deployment,
     status,
@@ -17,6 +18,12 @@ use crate::github::{
 use crate::links::{Links, RunContext};
 use crate::record::DeploymentRecord;
 use crate::slack::SlackWebhook;
+
+/// How long [`Notifier::notify`] waits for the channels: a notification is a few HTTP
+/// calls that take well under a second when the service answers; one that has not answered
+/// in 10 s is down, and waiting for its retries (a hung webhook: 3 × 15 s) would only delay
+/// the command.
+pub const DEFAULT_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A notification channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -325,8 +332,22 @@ impl Notifier {
         self.naming.name(&record.environment, &record.service)
     }
 
-    /// Sends `event` to every configured channel; never fails.
+    /// Sends `event` to every configured channel within [`DEFAULT_BUDGET`]; never fails.
     pub async fn notify(&mut self, record: &DeploymentRecord, event: &Event) -> NotifyReport {
+        let deadline = Deadline::after(DEFAULT_BUDGET);
+        self.notify_by(record, event, &deadline).await
+    }
+
+    /// Sends `event` to every configured channel at the same time, giving up on a channel
+    /// that has not finished when `deadline` passes (a [`NotifyOutcome::Warning`] saying it
+    /// was not delivered); never fails. A GitHub deployment created before the deadline is
+    /// remembered even when its status could not be set in time.
+    pub async fn notify_by(
+        &mut self,
+        record: &DeploymentRecord,
+        event: &Event,
+        deadline: &Deadline,
+    ) -> NotifyReport {
         let mut outcomes = Vec::new();
         let setup: Vec<(Channel, String)> = std::mem::take(&mut self.setup_warnings);
         let warned = |c: Channel| setup.iter().any(|(ch, _)| *ch == c);
@@ -336,18 +357,39 @@ impl Notifier {
                 message: message.clone(),
             });
         }
+        // Slack is cloned out so both channels can run while GitHub updates `self`.
+        let slack = self.slack.clone();
+        let links = self.links.clone();
+        let github_on = self.github.is_some();
+        let github = async {
+            if github_on {
+                let sent = self.notify_github(record, event);
+                Some(by_deadline(Channel::GithubDeployments, event, deadline, sent).await)
+            } else {
+                None
+            }
+        };
+        let slack_sent = async {
+            match &slack {
+                Some(hook) => {
+                    let sent = hook.notify(record, event, &links);
+                    Some(by_deadline(Channel::Slack, event, deadline, sent).await)
+                }
+                None => None,
+            }
+        };
+        let (github, slack_sent) = tokio::join!(github, slack_sent);
 
-        if self.github.is_some() {
-            outcomes.push(self.notify_github(record, event).await);
-        } else if !warned(Channel::GithubDeployments) {
-            outcomes.push(NotifyOutcome::Skipped {
+        match github {
+            Some(outcome) => outcomes.push(outcome),
+            None if !warned(Channel::GithubDeployments) => outcomes.push(NotifyOutcome::Skipped {
                 channel: Channel::GithubDeployments,
                 reason: "not enabled".into(),
-            });
+            }),
+            None => {}
         }
-
-        match &self.slack {
-            Some(slack) => outcomes.push(slack.notify(record, event, &self.links).await),
+        match slack_sent {
+            Some(outcome) => outcomes.push(outcome),
             None if !warned(Channel::Slack) => outcomes.push(NotifyOutcome::Skipped {
                 channel: Channel::Slack,
                 reason: "no webhook URL".into(),
@@ -526,6 +568,39 @@ impl Notifier {
         }
         Ok(done.join("; "))
     }
+}
+
+/// `sent`'s outcome, or a warning that `channel` did not answer before `deadline`.
+async fn by_deadline(
+    channel: Channel,
+    event: &Event,
+    deadline: &Deadline,
+    sent: impl std::future::Future<Output = NotifyOutcome>,
+) -> NotifyOutcome {
+    tokio::select! {
+        outcome = sent => outcome,
+        () = deadline.reached() => NotifyOutcome::Warning {
+            channel,
+            message: not_in_time(channel, event, deadline.budget()),
+        },
+    }
+}
+
+/// What a notification cut off by its deadline means for the user.
+pub fn not_in_time(channel: Channel, event: &Event, budget: Option<std::time::Duration>) -> String {
+    let within = budget
+        .map(|b| format!(" within the {} s notification budget", b.as_secs()))
+        .unwrap_or_default();
+    format!(
+        "the \"{}\" notification was not delivered: {channel} did not answer{within}, and \
+         deployer does not hold up a deploy for a notification; the deploy itself is not \
+         affected (check that {} is reachable from the runner)",
+        event.name(),
+        match channel {
+            Channel::GithubDeployments => "the GitHub API (GITHUB_API_URL)",
+            Channel::Slack => "the Slack webhook URL",
+        }
+    )
 }
 
 /// The status an event sets on this deploy's GitHub deployment (`None` for a rollback,
