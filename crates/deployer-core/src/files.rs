@@ -41,11 +41,10 @@ pub mod limit {
     /// quota "Task definition size"); 1 MiB leaves room for indentation and the
     /// `describe-task-definition` wrapper.
     pub const TASK_DEFINITION: u64 = MIB;
-    /// JUnit XML, coverage (LCOV, Cobertura, JaCoCo, Istanbul) and SARIF reports, which
-    /// grow with the test suite and can carry captured output: 256 MiB.
+    /// Every report `gate-check` reads: JUnit XML, coverage (LCOV, Cobertura, JaCoCo,
+    /// Istanbul), SARIF, k6 summaries and Locust CSVs. JUnit and SARIF grow with the test
+    /// suite and can carry captured output, hence 256 MiB.
     pub const REPORT: u64 = 256 * MIB;
-    /// k6 summaries and Locust stats CSVs: one line or object per endpoint.
-    pub const LOAD_TEST_SUMMARY: u64 = 64 * MIB;
 }
 
 /// What a path names, when it is not a regular file.
@@ -285,7 +284,10 @@ mod tests {
     fn reads_a_file_at_the_limit() {
         let f = file_with(b"12345");
         assert_eq!(read_limited(f.path(), "the x", 5).expect("read"), b"12345");
-        assert_eq!(read_text_limited(f.path(), "the x", 5).expect("read"), "12345");
+        assert_eq!(
+            read_text_limited(f.path(), "the x", 5).expect("read"),
+            "12345"
+        );
     }
 
     #[test]
@@ -379,7 +381,10 @@ mod tests {
         let path = Path::new("/proc/self/status");
         assert_eq!(std::fs::metadata(path).expect("stat").len(), 0);
         let err = read_limited(path, "the x", 16).expect_err("longer than 16 bytes");
-        assert!(matches!(err, FileError::TooLarge { size: None, .. }), "{err}");
+        assert!(
+            matches!(err, FileError::TooLarge { size: None, .. }),
+            "{err}"
+        );
     }
 
     #[test]
