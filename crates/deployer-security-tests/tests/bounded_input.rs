@@ -33,12 +33,17 @@ const ALL: [&str; 6] = [
     "gate-check",
 ];
 
+/// Arguments and environment variables that point a binary at a file.
+type Pointed = (Vec<String>, Vec<(String, String)>);
+/// How one binary is pointed at a file of one kind.
+type Point = fn(&Path) -> Pointed;
+
 /// One file slot of one binary: how to point the binary at a path.
 struct Slot {
     bin: &'static str,
     what: &'static str,
     limit: u64,
-    point: fn(&Path) -> (Vec<String>, Vec<(String, String)>),
+    point: Point,
 }
 
 fn args(v: &[&str]) -> Vec<String> {
@@ -70,21 +75,21 @@ fn base_args(bin: &str) -> Vec<String> {
     }
 }
 
-fn config_flag(path: &Path) -> (Vec<String>, Vec<(String, String)>) {
+fn config_flag(path: &Path) -> Pointed {
     (vec!["--config".into(), path.display().to_string()], vec![])
 }
 
 /// `--config` plus an environment the configuration lacks: gate-check reads deployer.yml
 /// only for `--environment` (documented), and the AWS commands stop at the unknown
 /// environment right after loading the file instead of going on to AWS.
-fn config_and_environment(path: &Path) -> (Vec<String>, Vec<(String, String)>) {
+fn config_and_environment(path: &Path) -> Pointed {
     let (mut args, env) = config_flag(path);
     args.extend(["--environment".to_owned(), "nope".to_owned()]);
     (args, env)
 }
 
 /// How each binary is pointed at a deployer.yml.
-fn config_point(bin: &str) -> fn(&Path) -> (Vec<String>, Vec<(String, String)>) {
+fn config_point(bin: &str) -> Point {
     match bin {
         "detect-changes" | "semver-release" => config_flag,
         _ => config_and_environment,
@@ -128,7 +133,7 @@ fn slots() -> Vec<Slot> {
             )
         },
     });
-    let report = |flag: &'static str| -> fn(&Path) -> (Vec<String>, Vec<(String, String)>) {
+    let report = |flag: &'static str| -> Point {
         match flag {
             "--junit" => |p| (vec!["--junit".into(), p.display().to_string()], vec![]),
             "--coverage" => |p| {
