@@ -58,6 +58,37 @@ pub(crate) fn syntax(err: &yaml_serde::Error, text: &str) -> Problem {
     }
 }
 
+/// The document is nested deeper than [`crate::depth::MAX_DEPTH`] at `line`.
+pub(crate) fn too_deep(line: usize, text: &str) -> Problem {
+    Problem {
+        kind: ProblemKind::Syntax,
+        path: guess_path(text, line),
+        line: Some(line),
+        column: None,
+        message: format!(
+            "the nesting of lists and mappings goes deeper than {} levels here",
+            crate::depth::MAX_DEPTH
+        ),
+        hint: Some(
+            "A deployer.yml needs a few levels (`services.api.migration.command` is five): \
+             close the `[` and `{` that are left open, or flatten the structure"
+                .to_owned(),
+        ),
+    }
+}
+
+/// Stands for the validation problems left out after [`crate::MAX_PROBLEMS`].
+pub(crate) fn more_problems(count: usize) -> Problem {
+    Problem {
+        kind: ProblemKind::InvalidValue,
+        path: ".".to_owned(),
+        line: None,
+        column: None,
+        message: format!("{count} more problems are not listed"),
+        hint: Some("Fix the problems above and run again to see the rest".to_owned()),
+    }
+}
+
 /// 1-based line of the `---` that starts a second document.
 fn second_document_line(text: &str) -> Option<usize> {
     let mut content = false;

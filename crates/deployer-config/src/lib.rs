@@ -12,6 +12,7 @@ use std::path::Path;
 
 use serde::de::IgnoredAny;
 
+mod depth;
 mod diagnose;
 mod error;
 pub mod gates;
@@ -24,22 +25,33 @@ pub use error::{ConfigError, Problem, ProblemKind};
 pub use locate::{FieldPath, Seg};
 pub use model::*;
 
+/// The deepest nesting of mappings and lists a configuration may have; deeper documents
+/// are refused before parsing (the YAML scanner is quadratic in nesting depth).
+pub const MAX_DEPTH: usize = depth::MAX_DEPTH;
+
+/// At most this many validation problems are reported (each is located by a walk of the
+/// document, so thousands would take minutes); a last entry counts the rest.
+pub const MAX_PROBLEMS: usize = 20;
+
 /// Default location of the configuration file, relative to the repository root.
 pub const DEFAULT_PATH: &str = ".github/deployer.yml";
 
-/// Reads, parses and validates the configuration file at `path`.
+/// Reads, parses and validates the configuration file at `path`: a regular file of at
+/// most [`deployer_core::files::limit::CONFIG`] bytes (a FIFO, device or directory is
+/// refused without blocking), nested at most [`MAX_DEPTH`] levels.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
+    let limit = deployer_core::files::limit::CONFIG;
+    let text = match deployer_core::files::read_text_limited(path, "deployer.yml", limit) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => {
             return Err(ConfigError::NotFound {
                 path: path.to_owned(),
             });
         }
-        Err(source) => {
+        Err(e) => {
             return Err(ConfigError::Read {
                 path: path.to_owned(),
-                source,
+                source: e.into(),
             });
         }
     };
@@ -57,6 +69,11 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         return Err(ConfigError::Empty {
             origin: origin.to_owned(),
         });
+    }
+
+    // Pass 0: nesting depth, before the parser spends quadratic time on it.
+    if let Err(deep) = depth::check(text) {
+        return Err(invalid(diagnose::too_deep(deep.line, text)));
     }
 
     // Pass 1: YAML only, so syntax errors are told apart from type errors.
@@ -94,8 +111,10 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
     // Pass 3: checks beyond types.
     let findings = validate::validate(&config);
     if !findings.is_empty() {
-        let problems = findings
+        let more = findings.len().saturating_sub(MAX_PROBLEMS);
+        let mut problems: Vec<Problem> = findings
             .into_iter()
+            .take(MAX_PROBLEMS)
             .map(|finding| {
                 let position = locate::locate(text, &finding.path, finding.target);
                 Problem {
@@ -108,6 +127,9 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
                 }
             })
             .collect();
+        if more > 0 {
+            problems.push(diagnose::more_problems(more));
+        }
         return Err(ConfigError::Invalid {
             origin: origin.to_owned(),
             problems,

@@ -322,9 +322,14 @@ pub fn parse(name: &str, json: &str, origin: &str) -> Result<Event, EventError> 
 
 /// Reads and parses the payload file at `path` for the event `name`.
 pub fn load(name: &str, path: &Path) -> Result<Event, EventError> {
-    let text = std::fs::read_to_string(path).map_err(|source| EventError::Read {
+    let text = crate::files::read_text_limited(
+        path,
+        "the event payload",
+        crate::files::limit::EVENT_PAYLOAD,
+    )
+    .map_err(|e| EventError::Read {
         path: path.to_path_buf(),
-        source,
+        source: e.into(),
     })?;
     parse(name, &text, &path.display().to_string())
 }

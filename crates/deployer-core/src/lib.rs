@@ -6,10 +6,12 @@
 //! * [`exit`] maps error kinds to the exit codes every binary promises.
 //! * [`event`] parses the webhook payload at `$GITHUB_EVENT_PATH`.
 //! * [`markdown`] builds the tables used in job summaries.
+//! * [`files`] reads files named from outside with a type check and a size limit.
 
 pub mod cli;
 pub mod event;
 pub mod exit;
+pub mod files;
 pub mod markdown;
 pub mod mask;
 pub mod runtime;

@@ -64,13 +64,16 @@ impl Classify for GateError {
     }
 }
 
-/// Reads a report file; the error names the file.
+/// Reads a report file (a regular file of at most `files::limit::REPORT`); the error names
+/// the file.
 pub fn read_report(path: &Path, what: &'static str) -> Result<Vec<u8>, GateError> {
-    std::fs::read(path).map_err(|source| GateError::Read {
-        what,
-        path: path.to_path_buf(),
-        source,
-    })
+    deployer_core::files::read_limited(path, what, deployer_core::files::limit::REPORT).map_err(
+        |e| GateError::Read {
+            what,
+            path: path.to_path_buf(),
+            source: e.into(),
+        },
+    )
 }
 
 /// Bytes to text: UTF-8 (a leading byte-order mark is dropped), otherwise a report error.

@@ -124,12 +124,12 @@ fn requests(args: &Args) -> Result<(Vec<DeployRequest>, Vec<Subject>), Error> {
     let cfg = load_config(&args.aws)?;
     let file = match &args.task_definition {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| {
-                Error::BadInput(format!(
-                    "cannot read --task-definition {}: {e}",
-                    p.display()
-                ))
-            })?;
+            let text = deployer_core::files::read_text_limited(
+                p,
+                "the --task-definition file",
+                deployer_core::files::limit::TASK_DEFINITION,
+            )
+            .map_err(|e| Error::BadInput(e.to_string()))?;
             Some(taskdef::parse_file(&text, &p.display().to_string())?)
         }
         None => None,
