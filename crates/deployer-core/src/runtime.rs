@@ -264,15 +264,7 @@ impl Runtime {
 
     fn annotate(&self, level: Level, message: &str, at: &Annotation) {
         if self.actions {
-            // Capped only where GitHub renders it: a terminal shows the whole text.
-            let message =
-                mask::redact_capped(message, ANNOTATION_LIMIT_BYTES, ANNOTATION_CUT_MARKER);
-            println!(
-                "::{}{}::{}",
-                level.command(),
-                at.properties(),
-                escape_data(&message)
-            );
+            println!("{}", workflow_annotation(level, message, at));
             return;
         }
         let message = mask::redact(message);
@@ -322,6 +314,19 @@ impl Runtime {
             self.say(text);
         }
     }
+}
+
+/// `::error title=…::message`: redacted, then cut at [`ANNOTATION_LIMIT_BYTES`] with
+/// [`ANNOTATION_CUT_MARKER`] (only where GitHub renders it: a terminal shows the whole
+/// text), then escaped.
+fn workflow_annotation(level: Level, message: &str, at: &Annotation) -> String {
+    let message = mask::redact_capped(message, ANNOTATION_LIMIT_BYTES, ANNOTATION_CUT_MARKER);
+    format!(
+        "::{}{}::{}",
+        level.command(),
+        at.properties(),
+        escape_data(&message)
+    )
 }
 
 pub struct Group<'a> {
@@ -469,18 +474,22 @@ mod tests {
     #[test]
     fn long_annotations_are_cut_with_a_marker_and_nothing_secret() {
         mask::add("annotation-secret-0123456789");
+        // The secret straddles the cut: cut before redaction, a prefix of it would show.
         let long = format!(
             "{}annotation-secret-0123456789{}",
-            "e".repeat(3990),
+            "e".repeat(3920),
             "f".repeat(9000)
         );
-        let cut = mask::redact_capped(&long, ANNOTATION_LIMIT_BYTES, ANNOTATION_CUT_MARKER);
-        assert!(cut.len() <= ANNOTATION_LIMIT_BYTES);
-        assert!(cut.ends_with(ANNOTATION_CUT_MARKER), "{cut}");
-        assert!(
-            !cut.contains("annotation-secret"),
-            "no visible prefix of the secret: {cut}"
-        );
+        let line = workflow_annotation(Level::Error, &long, &Annotation::titled("t"));
+        let message = line
+            .strip_prefix("::error title=t::")
+            .expect("error command");
+        assert!(message.len() <= ANNOTATION_LIMIT_BYTES, "{}", message.len());
+        assert!(message.ends_with(ANNOTATION_CUT_MARKER), "{message}");
+        assert!(message.contains("e***f"), "the secret is replaced whole");
+        assert!(!message.contains("annotation-secr"), "{message}");
+        let short = workflow_annotation(Level::Warning, "50% done", &Annotation::default());
+        assert_eq!(short, "::warning::50%25 done");
     }
 
     #[test]

@@ -66,7 +66,7 @@ fn run_as_is(command: &str, args: &[&str], env: &[(&str, &str)]) -> Option<Outco
 
 /// The three commands that start from DescribeServices, with what each needs besides.
 fn commands(cluster: &'static str) -> Vec<(&'static str, Vec<&'static str>)> {
-    let service = vec!["--cluster", cluster, "--service", "api"];
+    let service = ["--cluster", cluster, "--service", "api"];
     let with = |extra: &[&'static str]| service.iter().chain(extra).copied().collect();
     vec![
         ("ecs-deploy", with(&["--image", "api=repo/api:v2"])),

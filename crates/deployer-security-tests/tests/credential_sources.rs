@@ -56,14 +56,18 @@ impl Source {
         Source::Oidc,
     ];
 
-    /// The access key id requests are signed with.
-    fn signing_key(self) -> &'static str {
+    /// The access key id, secret key and session token requests are signed with.
+    fn credentials(self) -> [&'static str; 3] {
         match self {
-            Source::Env => ENV_KEY,
-            Source::Profile => PROFILE_KEY,
-            Source::Container => CONTAINER_KEY,
-            Source::Oidc => STS_KEY,
+            Source::Env => [ENV_KEY, ENV_SECRET, ENV_TOKEN],
+            Source::Profile => [PROFILE_KEY, PROFILE_SECRET, PROFILE_TOKEN],
+            Source::Container => [CONTAINER_KEY, CONTAINER_SECRET, CONTAINER_TOKEN],
+            Source::Oidc => [STS_KEY, STS_SECRET, STS_TOKEN],
         }
+    }
+
+    fn signing_key(self) -> &'static str {
+        self.credentials()[0]
     }
 }
 
@@ -589,11 +593,13 @@ fn every_source_against(target: Target) {
             ["ecs-deploy", "run-migration", "rollback", "gate-check"].contains(&run.command);
         if aws_command {
             let masks = run.masks();
-            if !masks.iter().any(|m| m == source.signing_key()) {
-                problems.push(format!(
-                    "{}: the {source:?} access key id was never masked",
-                    run.label
-                ));
+            for value in source.credentials() {
+                if !masks.iter().any(|m| m == value) {
+                    problems.push(format!(
+                        "{}: {value:.12}… ({source:?} credentials) was never masked",
+                        run.label
+                    ));
+                }
             }
         }
     }
