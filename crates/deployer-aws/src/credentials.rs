@@ -175,12 +175,16 @@ pub async fn retry_config(explicit_attempts: Option<u32>) -> Result<RetryConfig>
     let attempts = EnvConfigValue::new()
         .env("AWS_MAX_ATTEMPTS")
         .profile("max_attempts")
-        .validate(&env, profiles.as_ref(), |v| match v.trim().parse::<u32>() {
-            Ok(0) => Err(RetrySettingError("0 is not a number of attempts".into())),
-            Ok(n) => Ok(n),
-            Err(_) => Err(RetrySettingError(format!(
-                "`{v}` is not a number of attempts"
-            ))),
+        // Empty means not set (an action input passed through `env:` arrives empty).
+        .validate(&env, profiles.as_ref(), |v| match v.trim() {
+            "" => Ok(None),
+            v => match v.parse::<u32>() {
+                Ok(0) => Err(RetrySettingError("0 is not a number of attempts".into())),
+                Ok(n) => Ok(Some(n)),
+                Err(_) => Err(RetrySettingError(format!(
+                    "`{v}` is not a number of attempts"
+                ))),
+            },
         })
         .map_err(|e| {
             bad(
@@ -191,22 +195,24 @@ pub async fn retry_config(explicit_attempts: Option<u32>) -> Result<RetryConfig>
     let mode = EnvConfigValue::new()
         .env("AWS_RETRY_MODE")
         .profile("retry_mode")
-        .validate(&env, profiles.as_ref(), |v| {
-            v.trim()
+        .validate(&env, profiles.as_ref(), |v| match v.trim() {
+            "" => Ok(None),
+            v => v
                 .parse::<RetryMode>()
-                .map_err(|_| RetrySettingError(format!("`{v}` is not a retry mode")))
+                .map(Some)
+                .map_err(|_| RetrySettingError(format!("`{v}` is not a retry mode"))),
         })
         .map_err(|e| bad(&e, "set AWS_RETRY_MODE to standard or adaptive"))?;
     let mut retry = RetryConfig::standard()
         .with_max_attempts(
             explicit_attempts
-                .or(attempts)
+                .or(attempts.flatten())
                 .unwrap_or(DEFAULT_MAX_ATTEMPTS)
                 .max(1),
         )
         .with_initial_backoff(Duration::from_millis(500))
         .with_max_backoff(Duration::from_secs(20));
-    if let Some(mode) = mode {
+    if let Some(mode) = mode.flatten() {
         retry = retry.with_retry_mode(mode);
     }
     Ok(retry)

@@ -358,11 +358,26 @@ fn bad_retry_settings_are_bad_input_naming_the_variable() {
         };
         assert_bad_input(&format!("{name}={value}"), &outcome, &[name, words]);
     }
-    // adaptive is a retry mode: the run gets as far as the (dead) endpoint.
+    // adaptive is a retry mode, and empty means not set: the run gets as far as the
+    // (dead) endpoint.
     let env = [
         ("AWS_ENDPOINT_URL_ECS", dead.as_str()),
         ("AWS_RETRY_MODE", "adaptive"),
     ];
+    if let Some(outcome) = run(
+        "ecs-deploy",
+        &args,
+        &[
+            ("AWS_ENDPOINT_URL_ECS", dead.as_str()),
+            ("AWS_RETRY_MODE", ""),
+        ],
+    ) {
+        assert_bad_input(
+            "AWS_RETRY_MODE=",
+            &outcome,
+            &[&format!("cannot reach {dead}")],
+        );
+    }
     if let Some(outcome) = run("ecs-deploy", &args, &env) {
         assert_bad_input(
             "AWS_RETRY_MODE=adaptive",
