@@ -1,5 +1,13 @@
 //! Credentials: GitHub OIDC → STS AssumeRoleWithWebIdentity (optionally a second hop),
-//! the default chain otherwise. Every key is masked the moment it is known.
+//! the default chain otherwise. Every key is masked the moment it is known, from any
+//! source: STS answers in [`convert`], the default chain (environment, profile files,
+//! container and instance endpoints) through [`MaskingCredentials`], which wraps the
+//! provider every client signs with and is asked once up front, so the `::add-mask::`
+//! lines come before anything a failed call could print.
+//!
+//! Retries: `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE` (or `max_attempts` / `retry_mode` in the
+//! selected profile) are read the way the SDK reads them ([`retry_config`]); without them
+//! deployer's own default (8 attempts, standard mode) applies.
 //!
 //! Endpoints: `aws-config` itself honours `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`
 //! (see the `endpoint_env` integration test); [`LoadOptions::endpoint_url`] is an explicit
@@ -18,7 +26,7 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError;
 use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
-use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::retry::{RetryConfig, RetryMode};
 
 use crate::error::{Error, Result};
 
@@ -62,7 +70,8 @@ pub struct LoadOptions {
     pub endpoint_url: Option<String>,
     /// Explicit base credentials instead of the default chain (tests).
     pub base_credentials: Option<Credentials>,
-    /// Maximum attempts for every AWS call (standard retry mode); default 8.
+    /// Maximum attempts for every AWS call; wins over `AWS_MAX_ATTEMPTS`, which wins over
+    /// the profile's `max_attempts`; default [`DEFAULT_MAX_ATTEMPTS`].
     pub max_attempts: Option<u32>,
     /// Role session duration; default 3600 s.
     pub duration_seconds: Option<i32>,
@@ -76,6 +85,163 @@ pub struct LoadOptions {
 }
 
 const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// Attempts per AWS call when neither [`LoadOptions::max_attempts`], `AWS_MAX_ATTEMPTS` nor
+/// the profile's `max_attempts` says otherwise: a deploy outlives short throttling bursts.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
+
+/// The account the credentials act in, once known (from the role ARN or
+/// GetCallerIdentity): error messages name it ("cluster X does not exist in account A").
+static KNOWN_ACCOUNT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// The account of the credentials in use, if known.
+pub fn known_account() -> Option<String> {
+    KNOWN_ACCOUNT
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+}
+
+fn remember_account(account: &str) {
+    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+        *KNOWN_ACCOUNT.lock().unwrap_or_else(|p| p.into_inner()) = Some(account.to_string());
+    }
+}
+
+/// `arn:aws:iam::123456789012:role/x` → `123456789012`.
+fn account_of_arn(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+/// Masks the three parts of a set of credentials (the access key id too: it names the key).
+fn mask_credentials(creds: &Credentials) {
+    deployer_core::mask::add(creds.access_key_id());
+    deployer_core::mask::add(creds.secret_access_key());
+    if let Some(token) = creds.session_token() {
+        deployer_core::mask::add(token);
+    }
+}
+
+/// Wraps a credentials provider so that whatever it resolves is masked before it is used:
+/// the default chain reads environment keys, profile files, the container endpoint
+/// (`AWS_CONTAINER_CREDENTIALS_FULL_URI`) or instance metadata, and none of those values
+/// may reach a log.
+#[derive(Debug)]
+struct MaskingCredentials(SharedCredentialsProvider);
+
+impl ProvideCredentials for MaskingCredentials {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            let creds = self.0.provide_credentials().await?;
+            mask_credentials(&creds);
+            Ok(creds)
+        })
+    }
+}
+
+/// `base` with its credentials provider wrapped in [`MaskingCredentials`].
+fn with_masking(base: SdkConfig) -> SdkConfig {
+    let Some(provider) = base.credentials_provider() else {
+        return base;
+    };
+    base.into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(MaskingCredentials(provider)))
+        .build()
+}
+
+/// The retry configuration: [`LoadOptions::max_attempts`], else `AWS_MAX_ATTEMPTS` / the
+/// profile's `max_attempts`, else [`DEFAULT_MAX_ATTEMPTS`]; `AWS_RETRY_MODE` / the profile's
+/// `retry_mode` (standard or adaptive), else standard. Read with aws-runtime's
+/// `EnvConfigValue`, the SDK's own env-then-profile reader; a bad value is a bad-input
+/// error naming where it came from (the SDK's loader would panic on it).
+pub async fn retry_config(explicit_attempts: Option<u32>) -> Result<RetryConfig> {
+    use aws_runtime::env_config::EnvConfigValue;
+    use aws_types::os_shim_internal::{Env, Fs};
+    let env = Env::real();
+    // An unreadable profile file is reported by the credential chain; retries only need
+    // what can be read.
+    let profiles = aws_config::profile::load(
+        &Fs::real(),
+        &env,
+        &aws_runtime::env_config::file::EnvConfigFiles::default(),
+        None,
+    )
+    .await
+    .ok();
+    let bad = |e: &dyn std::fmt::Display, fix: &str| Error::BadInput(format!("{e}: {fix}"));
+    let attempts = EnvConfigValue::new()
+        .env("AWS_MAX_ATTEMPTS")
+        .profile("max_attempts")
+        // Empty means not set (an action input passed through `env:` arrives empty).
+        .validate(&env, profiles.as_ref(), |v| match v.trim() {
+            "" => Ok(None),
+            v => match v.parse::<u32>() {
+                Ok(0) => Err(RetrySettingError("0 is not a number of attempts".into())),
+                Ok(n) => Ok(Some(n)),
+                Err(_) => Err(RetrySettingError(format!(
+                    "`{v}` is not a number of attempts"
+                ))),
+            },
+        })
+        .map_err(|e| {
+            bad(
+                &e,
+                "set AWS_MAX_ATTEMPTS to a whole number of at least 1, e.g. 3",
+            )
+        })?;
+    let mode = EnvConfigValue::new()
+        .env("AWS_RETRY_MODE")
+        .profile("retry_mode")
+        .validate(&env, profiles.as_ref(), |v| match v.trim() {
+            "" => Ok(None),
+            v => v
+                .parse::<RetryMode>()
+                .map(Some)
+                .map_err(|_| RetrySettingError(format!("`{v}` is not a retry mode"))),
+        })
+        .map_err(|e| bad(&e, "set AWS_RETRY_MODE to standard or adaptive"))?;
+    let mut retry = RetryConfig::standard()
+        .with_max_attempts(
+            explicit_attempts
+                .or(attempts.flatten())
+                .unwrap_or(DEFAULT_MAX_ATTEMPTS)
+                .max(1),
+        )
+        .with_initial_backoff(Duration::from_millis(500))
+        .with_max_backoff(Duration::from_secs(20));
+    if let Some(mode) = mode.flatten() {
+        retry = retry.with_retry_mode(mode);
+    }
+    Ok(retry)
+}
+
+/// Why an `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE` value is unusable.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RetrySettingError(String);
+
+/// A region must be a DNS label (`us-east-1`): anything else cannot name an endpoint.
+fn validate_region(region: &str) -> Result<()> {
+    let label = !region.is_empty()
+        && region.len() <= 63
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !region.starts_with('-')
+        && !region.ends_with('-');
+    if label {
+        Ok(())
+    } else {
+        Err(Error::BadInput(format!(
+            "region `{region}` is not an AWS region name (lower-case letters, digits and '-', \
+             e.g. us-east-1): fix --region (env DEPLOYER_REGION), `region` of the environment \
+             in deployer.yml, or AWS_REGION"
+        )))
+    }
+}
 
 /// Bumped each time AWS answers ExpiredToken: every [`Refresher`] whose credentials were
 /// fetched before that renews them on the next call. Process-wide because the retry
@@ -281,10 +447,7 @@ impl AwsContext {
             .operation_attempt_timeout(opts.attempt_timeout.unwrap_or(Duration::from_secs(30)))
             .operation_timeout(opts.operation_timeout.unwrap_or(Duration::from_secs(120)))
             .build();
-        let retry = RetryConfig::standard()
-            .with_max_attempts(opts.max_attempts.unwrap_or(8))
-            .with_initial_backoff(Duration::from_millis(500))
-            .with_max_backoff(Duration::from_secs(20));
+        let retry = retry_config(opts.max_attempts).await?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(retry)
             .timeout_config(timeouts);
@@ -297,13 +460,15 @@ impl AwsContext {
         if let Some(creds) = opts.base_credentials.clone() {
             loader = loader.credentials_provider(creds);
         }
-        let base = loader.load().await;
-        if base.region().is_none() {
+        let base = with_masking(loader.load().await);
+        let Some(region) = base.region() else {
             return Err(Error::BadInput(
                 "no AWS region: pass --region (env DEPLOYER_REGION) or set AWS_REGION".into(),
             ));
-        }
+        };
+        validate_region(region.as_ref())?;
         let Some(role) = opts.role_to_assume.clone().filter(|r| !r.is_empty()) else {
+            resolve_up_front(&base, opts.attempt_timeout).await?;
             return Ok(AwsContext {
                 config: base,
                 expiration: None,
@@ -312,6 +477,9 @@ impl AwsContext {
             });
         };
         validate_role_arn(&role, "role-to-assume")?;
+        if let Some(account) = account_of_arn(&role) {
+            remember_account(account);
+        }
         let session = opts
             .session_name
             .clone()
@@ -341,6 +509,9 @@ impl AwsContext {
         let chain = opts.chain_role.clone().filter(|r| !r.is_empty());
         if let Some(chain) = &chain {
             validate_role_arn(chain, "chain-role")?;
+            if let Some(account) = account_of_arn(chain) {
+                remember_account(account);
+            }
             source.push_str(&format!(" → {chain}"));
         }
         let refresher = Arc::new(Refresher {
@@ -380,6 +551,7 @@ impl AwsContext {
         // Informational only: few retries, so a missing STS never holds a deploy up.
         let conf = aws_sdk_sts::config::Builder::from(&self.config)
             .retry_config(RetryConfig::standard().with_max_attempts(2))
+            .interceptor(crate::error::EndpointRecorder)
             .build();
         let sts = aws_sdk_sts::Client::from_conf(conf);
         let out = sts
@@ -387,6 +559,9 @@ impl AwsContext {
             .send()
             .await
             .map_err(|e| Error::aws("GetCallerIdentity", e))?;
+        if let Some(account) = out.account() {
+            remember_account(account);
+        }
         Ok(CallerIdentity {
             account: out.account().unwrap_or_default().to_string(),
             arn: out.arn().unwrap_or_default().to_string(),
@@ -498,6 +673,40 @@ pub async fn fetch_oidc_token(request: &OidcRequest) -> Result<String> {
     )))
 }
 
+/// Asks the (masking) provider once, so every credential it resolves is masked before the
+/// command prints anything, and missing credentials are reported before any AWS call.
+async fn resolve_up_front(base: &SdkConfig, timeout: Option<Duration>) -> Result<()> {
+    let Some(provider) = base.credentials_provider() else {
+        return Ok(());
+    };
+    let limit = timeout.unwrap_or(Duration::from_secs(30));
+    match tokio::time::timeout(limit, provider.provide_credentials()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(Error::BadInput(format!(
+            "no usable AWS credentials ({}): use role-to-assume with `permissions: id-token: write`, \
+             or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), AWS_PROFILE, \
+             or run where container or instance credentials exist",
+            crate::error::short(
+                &aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()
+            )
+        ))),
+        Err(_) => Err(Error::BadInput(format!(
+            "the AWS credential chain gave no credentials within {} s (instance or container \
+             metadata endpoint not answering?): use role-to-assume, or set AWS_ACCESS_KEY_ID/\
+             AWS_SECRET_ACCESS_KEY or AWS_PROFILE",
+            limit.as_secs()
+        ))),
+    }
+}
+
+fn sts_client(config: &SdkConfig) -> aws_sdk_sts::Client {
+    aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(config)
+            .interceptor(crate::error::EndpointRecorder)
+            .build(),
+    )
+}
+
 fn mask_sts(creds: &aws_sdk_sts::types::Credentials) {
     deployer_core::mask::add(creds.access_key_id());
     deployer_core::mask::add(creds.secret_access_key());
@@ -523,7 +732,7 @@ async fn assume_with_web_identity(
     jwt: &str,
     duration: i32,
 ) -> Result<Credentials> {
-    let sts = aws_sdk_sts::Client::new(base);
+    let sts = sts_client(base);
     let mut last = String::new();
     for attempt in 0..OIDC_ATTEMPTS {
         if attempt > 0 {
@@ -553,14 +762,18 @@ async fn assume_with_web_identity(
                         | Some(AssumeRoleWithWebIdentityError::InvalidIdentityTokenException(_))
                 );
                 let e = Error::aws("AssumeRoleWithWebIdentity", err);
-                if matches!(e, Error::BadInput(_)) {
-                    return Err(e);
-                }
-                if !retryable {
-                    return Err(Error::Failed(format!(
+                let refused = e
+                    .as_aws()
+                    .is_some_and(|a| a.kind == crate::error::AwsErrorKind::Rejected);
+                if refused && !retryable {
+                    // The trust policy is configuration: exit 2, with what to fix.
+                    return Err(Error::BadInput(format!(
                         "{e}. Check the role's trust policy: it must trust token.actions.githubusercontent.com \
                          with aud = sts.amazonaws.com and a matching sub"
                     )));
+                }
+                if !retryable {
+                    return Err(e);
                 }
                 last = e.to_string();
             }
@@ -577,7 +790,7 @@ async fn assume_role(
     session: &str,
     duration: i32,
 ) -> Result<Credentials> {
-    let sts = aws_sdk_sts::Client::new(config);
+    let sts = sts_client(config);
     let out = sts
         .assume_role()
         .role_arn(role)

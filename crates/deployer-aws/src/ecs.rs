@@ -18,6 +18,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use deployer_core::Classify;
 
 pub fn epoch(dt: Option<&DateTime>) -> Option<f64> {
     dt.map(|d| d.as_secs_f64())
@@ -198,9 +199,40 @@ impl Ecs {
             client: aws_sdk_ecs::Client::from_conf(
                 aws_sdk_ecs::config::Builder::from(config)
                     .retry_classifier(crate::credentials::ExpiredTokenRetry)
+                    .interceptor(crate::error::EndpointRecorder)
                     .build(),
             ),
         }
+    }
+
+    /// `err`, or, when ECS answered ClusterNotFoundException, a bad-input error that names
+    /// the cluster, the account (when known), the region and where the name came from.
+    pub fn in_cluster(&self, cluster: &str, err: Error) -> Error {
+        if err.aws_code() != Some("ClusterNotFoundException") {
+            return err;
+        }
+        let region = self
+            .client
+            .config()
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "?".into());
+        let account = crate::credentials::known_account()
+            .or_else(|| cluster.split(':').nth(4).map(String::from))
+            .filter(|a| !a.is_empty())
+            .map(|a| format!("account {a}, "))
+            .unwrap_or_default();
+        let request_id = err
+            .as_aws()
+            .and_then(|a| a.request_id.clone())
+            .map(|id| format!(", request id {id}"))
+            .unwrap_or_default();
+        Error::BadInput(format!(
+            "cluster `{cluster}` does not exist in {account}region {region} (ECS answered \
+             ClusterNotFoundException{request_id}): check `cluster` in deployer.yml (or --cluster / \
+             DEPLOYER_CLUSTER), the region (--region / AWS_REGION, `region` of the environment) \
+             and that the credentials are for the account the cluster is in"
+        ))
     }
 
     pub async fn describe_service(&self, cluster: &str, service: &str) -> Result<ServiceInfo> {
@@ -211,7 +243,7 @@ impl Ecs {
             .services(service)
             .send()
             .await
-            .map_err(|e| Error::aws("DescribeServices", e))?;
+            .map_err(|e| self.in_cluster(cluster, Error::aws("DescribeServices", e)))?;
         if let Some(f) = out.failures().first() {
             return Err(Error::BadInput(format!(
                 "service `{service}` was not found in cluster `{cluster}` ({}); check --cluster/--service and the region",
@@ -295,10 +327,11 @@ impl Ecs {
             Ok(_) => {}
             Err(e) => {
                 let err = Error::aws("DescribeTaskDefinition", e);
-                let text = err.to_string();
-                if text.contains("ClientException") || text.contains("Unable to describe") {
+                // ECS answers ClientException ("Unable to describe task definition") for a
+                // family or revision that does not exist.
+                if err.aws_code() == Some("ClientException") {
                     return Err(Error::BadInput(format!(
-                        "task definition `{task_definition}` does not exist: {text}"
+                        "task definition `{task_definition}` does not exist: {err}"
                     )));
                 }
                 return Err(err);
@@ -349,7 +382,7 @@ impl Ecs {
             .await
             .map_err(|e| {
                 let err = Error::aws("RegisterTaskDefinition", e);
-                if err.to_string().contains("ClientException") {
+                if err.aws_code() == Some("ClientException") {
                     Error::BadInput(format!("ECS rejected the task definition: {err}"))
                 } else {
                     err
@@ -381,7 +414,7 @@ impl Ecs {
         }
         req.send()
             .await
-            .map_err(|e| Error::aws("UpdateService", e))?;
+            .map_err(|e| self.in_cluster(cluster, Error::aws("UpdateService", e)))?;
         // The update is made: a throttled or failed read now must not turn into "the deploy
         // failed" while ECS rolls it out. Retry the read a while before giving up.
         let mut last = None;
@@ -392,7 +425,7 @@ impl Ecs {
             }
             match self.describe_service(cluster, service).await {
                 Ok(svc) => return Ok(svc),
-                Err(e @ Error::BadInput(_)) => return Err(e),
+                Err(e) if e.kind() == deployer_core::ErrorKind::BadInput => return Err(e),
                 Err(e) => last = Some(e),
             }
         }

@@ -42,6 +42,10 @@ pub fn uses_awslogs(td: &Value, container: &str) -> bool {
     awslogs_target(td, container, "x").is_some()
 }
 
+/// GetLogEvents' error code for a log group or stream that does not exist (yet): a task
+/// that has not started logging.
+const STREAM_MISSING: &str = "ResourceNotFoundException";
+
 #[derive(Debug, Clone)]
 pub struct Logs {
     pub client: aws_sdk_cloudwatchlogs::Client,
@@ -53,6 +57,7 @@ impl Logs {
             client: aws_sdk_cloudwatchlogs::Client::from_conf(
                 aws_sdk_cloudwatchlogs::config::Builder::from(config)
                     .retry_classifier(crate::credentials::ExpiredTokenRetry)
+                    .interceptor(crate::error::EndpointRecorder)
                     .build(),
             ),
         }
@@ -77,7 +82,7 @@ impl Logs {
                 .collect()),
             Err(e) => {
                 let err = Error::aws("GetLogEvents", e);
-                if err.to_string().contains("ResourceNotFound") {
+                if err.aws_code() == Some(STREAM_MISSING) {
                     Ok(vec![])
                 } else {
                     Err(err)
@@ -112,7 +117,7 @@ impl Logs {
             )),
             Err(e) => {
                 let err = Error::aws("GetLogEvents", e);
-                if err.to_string().contains("ResourceNotFound") {
+                if err.aws_code() == Some(STREAM_MISSING) {
                     Ok((vec![], token))
                 } else {
                     Err(err)

@@ -258,7 +258,10 @@ pub async fn run_migration(
             run = run.client_token(token);
         }
     }
-    let out = run.send().await.map_err(|e| Error::aws("RunTask", e))?;
+    let out = run
+        .send()
+        .await
+        .map_err(|e| ecs.in_cluster(&req.cluster, Error::aws("RunTask", e)))?;
     if let Some(f) = out.failures().first() {
         return Err(Error::Failed(format!(
             "ECS could not start the migration task: {} {}",

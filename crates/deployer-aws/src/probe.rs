@@ -31,7 +31,11 @@ impl AwsProbe {
     pub fn new(config: &SdkConfig) -> AwsProbe {
         AwsProbe {
             ecs: Ecs::new(config),
-            cloudformation: aws_sdk_cloudformation::Client::new(config),
+            cloudformation: aws_sdk_cloudformation::Client::from_conf(
+                aws_sdk_cloudformation::config::Builder::from(config)
+                    .interceptor(crate::error::EndpointRecorder)
+                    .build(),
+            ),
         }
     }
 

@@ -18,6 +18,16 @@ use crate::mask;
 /// GitHub rejects a step summary larger than this.
 pub const SUMMARY_LIMIT_BYTES: u64 = 1024 * 1024;
 
+/// Longest annotation message written (bytes, before workflow-command escaping). GitHub's
+/// documentation states no limit for `::error::`/`::warning::`; the UI shows about 4 KB of
+/// one, so longer messages are cut here, with [`ANNOTATION_CUT_MARKER`], and the full text
+/// stays in the log and the job summary.
+pub const ANNOTATION_LIMIT_BYTES: usize = 4000;
+
+/// Ends an annotation that was cut at [`ANNOTATION_LIMIT_BYTES`].
+pub const ANNOTATION_CUT_MARKER: &str =
+    " … [cut: the full message is in the log and the job summary]";
+
 pub fn in_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
 }
@@ -122,8 +132,11 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Reads `GITHUB_ACTIONS`, `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY`.
+    /// Reads `GITHUB_ACTIONS`, `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY`, and masks the
+    /// credentials the environment holds ([`mask::add_env_credentials`]) before anything
+    /// else can be printed.
     pub fn from_env(json: bool) -> Self {
+        mask::add_env_credentials();
         let file = |name: &str| {
             std::env::var_os(name)
                 .filter(|v| !v.is_empty())
@@ -189,7 +202,8 @@ impl Runtime {
         {
             return Err(RuntimeError::BadOutputName(name.to_string()));
         }
-        let value = value.into();
+        // An output is read by later steps and shown in the UI, where no mask applies.
+        let value = mask::redact(&value.into());
         if let Some(path) = &self.output_file {
             append(path, &format_output(name, &value), "GITHUB_OUTPUT")?;
         }
@@ -249,16 +263,11 @@ impl Runtime {
     }
 
     fn annotate(&self, level: Level, message: &str, at: &Annotation) {
-        let message = mask::redact(message);
         if self.actions {
-            println!(
-                "::{}{}::{}",
-                level.command(),
-                at.properties(),
-                escape_data(&message)
-            );
+            println!("{}", workflow_annotation(level, message, at));
             return;
         }
+        let message = mask::redact(message);
         let mut prefix = level.command().to_string();
         if let Some(file) = &at.file {
             prefix.push_str(&format!(
@@ -305,6 +314,19 @@ impl Runtime {
             self.say(text);
         }
     }
+}
+
+/// `::error title=…::message`: redacted, then cut at [`ANNOTATION_LIMIT_BYTES`] with
+/// [`ANNOTATION_CUT_MARKER`] (only where GitHub renders it: a terminal shows the whole
+/// text), then escaped.
+fn workflow_annotation(level: Level, message: &str, at: &Annotation) -> String {
+    let message = mask::redact_capped(message, ANNOTATION_LIMIT_BYTES, ANNOTATION_CUT_MARKER);
+    format!(
+        "::{}{}::{}",
+        level.command(),
+        at.properties(),
+        escape_data(&message)
+    )
 }
 
 pub struct Group<'a> {
@@ -447,6 +469,40 @@ mod tests {
         let written = std::fs::read_to_string(&summary).expect("valid UTF-8 after truncation");
         assert!(written.len() as u64 <= SUMMARY_LIMIT_BYTES);
         assert!(written.contains("Summary truncated"));
+    }
+
+    #[test]
+    fn long_annotations_are_cut_with_a_marker_and_nothing_secret() {
+        mask::add("annotation-secret-0123456789");
+        // The secret straddles the cut: cut before redaction, a prefix of it would show.
+        let long = format!(
+            "{}annotation-secret-0123456789{}",
+            "e".repeat(3920),
+            "f".repeat(9000)
+        );
+        let line = workflow_annotation(Level::Error, &long, &Annotation::titled("t"));
+        let message = line
+            .strip_prefix("::error title=t::")
+            .expect("error command");
+        assert!(message.len() <= ANNOTATION_LIMIT_BYTES, "{}", message.len());
+        assert!(message.ends_with(ANNOTATION_CUT_MARKER), "{message}");
+        assert!(message.contains("e***f"), "the secret is replaced whole");
+        assert!(!message.contains("annotation-secr"), "{message}");
+        let short = workflow_annotation(Level::Warning, "50% done", &Annotation::default());
+        assert_eq!(short, "::warning::50%25 done");
+    }
+
+    #[test]
+    fn outputs_are_redacted() {
+        mask::add("output-secret-value-42");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("output");
+        let mut rt = Runtime::with_files(true, false, Some(out.clone()), None);
+        rt.set_output("result", "got output-secret-value-42")
+            .expect("write");
+        let text = std::fs::read_to_string(&out).expect("read");
+        assert_eq!(text, "result=got ***\n");
+        assert_eq!(rt.outputs()["result"], "got ***");
     }
 
     #[test]

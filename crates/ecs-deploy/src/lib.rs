@@ -523,8 +523,9 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
     }
     // Errors: bad input wins (exit 2), then failures.
     if let Some((svc, e)) = errors.into_iter().next() {
+        // Keeps the kind (and exit code) of a typed AWS error, e.g. a missing cluster.
         return Err(match e {
-            Error::BadInput(m) => Error::BadInput(format!("{svc}: {m}")),
+            e @ (Error::BadInput(_) | Error::Aws(_)) => e.for_service(&svc),
             other => Error::Failed(format!("{svc}: {other}")),
         });
     }
