@@ -686,32 +686,6 @@ fn jittered(d: Duration) -> Duration {
     d.mul_f64(f)
 }
 
-/// Errors that say "ECS could not be reached / answer now", not "this request is wrong".
-fn is_transient(e: &Error) -> bool {
-    let t = e.to_string();
-    is_throttle(e)
-        || [
-            "dispatch failure",
-            "timeout",
-            "timed out",
-            "onnection",
-            "io error",
-            "ServerException",
-            "InternalFailure",
-            "ServiceUnavailable",
-            "ExpiredToken",
-            "response error",
-            "HTTP 5",
-        ]
-        .iter()
-        .any(|m| t.contains(m))
-}
-
-fn is_throttle(e: &Error) -> bool {
-    let t = e.to_string();
-    t.contains("Throttl") || t.contains("Rate exceeded") || t.contains("TooManyRequests")
-}
-
 pub fn non_essential(td: &Value) -> BTreeSet<String> {
     let inner = td.get("taskDefinition").unwrap_or(td);
     inner
@@ -921,7 +895,7 @@ pub async fn watch(
                 consecutive_errors += 1;
                 let now = clock.since(started);
                 contact.failed(now, e.to_string());
-                if is_throttle(&e) {
+                if e.is_throttle() {
                     interval = (interval * 2).min(Duration::from_secs(60));
                     say(&format!(
                         "[{}] AWS is throttling us; polling every {} s for now",
@@ -936,7 +910,7 @@ pub async fn watch(
                 }
                 // A request ECS keeps refusing (access denied, service deleted) is an error;
                 // an ECS we cannot reach is not a verdict on the deployment.
-                if consecutive_errors >= 10 && !is_transient(&e) {
+                if consecutive_errors >= 10 && !e.is_transient() {
                     return Err(e);
                 }
                 if contact.left(now, opts.max_unreachable).is_zero() || now >= opts.judge.timeout {
