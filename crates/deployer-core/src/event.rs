@@ -45,7 +45,7 @@ pub enum EventError {
         start: String,
     },
     #[error(
-        "the GitHub `{event}` event payload ({origin}) has no `{field}` (or it is empty): GitHub always sends it, so this is not the webhook JSON GitHub provides in GITHUB_EVENT_PATH. Without it deployer cannot tell what changed; point GITHUB_EVENT_PATH at the runner's payload file, or pass --base/--head to compare explicitly"
+        "the GitHub `{event}` event payload ({origin}) has no `{field}` (or it is empty): GitHub always sends it, so this is not the webhook JSON GitHub provides in GITHUB_EVENT_PATH. Without it deployer cannot tell what changed; point GITHUB_EVENT_PATH at the runner's payload file (outside Actions, unset GITHUB_EVENT_NAME and GITHUB_EVENT_PATH and pass --base/--head)"
     )]
     MissingField {
         event: String,
