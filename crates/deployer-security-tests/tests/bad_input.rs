@@ -963,6 +963,29 @@ fn nonsense_values_exit_2_naming_the_flag() {
     for (bin, args, words) in alone {
         cases.push(case(bin, "nonsense value", args, 2, words).quick());
     }
+    // A deployer.yml key and the ECS name it maps to are one service, deployed once.
+    let two_names = write(
+        &dir,
+        "cfg/two-names.yml",
+        b"services:\n  web:\n    paths: [\"web/**\"]\n    cluster: shop\n    service: storefront-web\n",
+    );
+    cases.push(
+        case(
+            "ecs-deploy",
+            "a key and its ECS name",
+            &[
+                "--config",
+                &two_names,
+                "--service",
+                "web,storefront-web",
+                "--image",
+                "repo/web:v2",
+            ],
+            2,
+            &["`web` and `storefront-web` are the same ECS service shop/storefront-web"],
+        )
+        .quick(),
+    );
     // The same through the env variables an action.yml passes inputs with.
     let mut c = case(
         "ecs-deploy",
