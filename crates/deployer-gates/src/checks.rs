@@ -164,10 +164,13 @@ pub fn security(summary: &SarifSummary, fail_at: Severity) -> GateResult {
         )
     };
     // A log that measured nothing fails even with no findings; its findings still show.
-    let (passed, detail) = match unmeasured(summary) {
-        Some(problem) if detail.is_empty() => (false, problem),
-        Some(problem) => (false, format!("{problem}; {detail}")),
-        None => (blocking.is_empty(), detail),
+    let (passed, measured, detail) = match unmeasured(summary) {
+        Some(problem) if detail.is_empty() && counts.is_empty() => {
+            (false, "nothing measured".to_string(), problem)
+        }
+        Some(problem) if detail.is_empty() => (false, measured, problem),
+        Some(problem) => (false, measured, format!("{problem}; {detail}")),
+        None => (blocking.is_empty(), measured, detail),
     };
     GateResult::new("security", passed, measured, threshold, detail)
 }
@@ -325,6 +328,7 @@ mod tests {
         let gate = security(&no_runs, Severity::High);
         assert!(!gate.passed);
         assert!(gate.detail.contains("no runs"), "{}", gate.detail);
+        assert_eq!(gate.measured, "nothing measured");
         let clean = SarifSummary {
             runs: 1,
             ..Default::default()
