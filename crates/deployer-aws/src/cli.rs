@@ -67,6 +67,16 @@ pub fn resolve_service(
     cluster: Option<&str>,
     name: &str,
 ) -> Result<ServiceTarget> {
+    if name.trim().is_empty() {
+        return Err(Error::BadInput(
+            "--service is empty: name the ECS service or its deployer.yml key".into(),
+        ));
+    }
+    let cluster = non_blank(
+        "--cluster",
+        cluster,
+        "name the ECS cluster, or leave --cluster out to use deployer.yml's",
+    )?;
     let envname = env.unwrap_or("");
     let environment = match (cfg, env) {
         (Some(c), Some(e)) => Some(c.environment(e).map_err(config_error)?),
@@ -99,7 +109,7 @@ pub fn resolve_service(
     if let Some(e) = environment.and_then(|e| e.cluster.as_deref()) {
         t.cluster = sub(e);
     }
-    if let Some(c) = cluster.filter(|c| !c.is_empty()) {
+    if let Some(c) = cluster {
         t.cluster = c.to_string();
     }
     if t.cluster.is_empty() {
@@ -137,6 +147,78 @@ pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
         return Err(format!("`{text}` is out of range"));
     }
     Ok(Duration::from_secs_f64(v * mult))
+}
+
+/// A duration that must be more than zero: a timeout or deadline of 0 ends every run
+/// before it starts.
+pub fn parse_positive_duration(text: &str) -> std::result::Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d.is_zero() {
+        return Err(format!(
+            "`{text}` is zero: give a duration above zero (e.g. 90s, 15m)"
+        ));
+    }
+    Ok(d)
+}
+
+/// The shortest poll interval a flag accepts. 0 polled ECS in a tight loop (1,309 calls in
+/// 10 s) and the throttling back-off, which doubles the interval, stayed at zero.
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// A poll interval: at least [`MIN_POLL_INTERVAL`].
+pub fn parse_poll_interval(text: &str) -> std::result::Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d < MIN_POLL_INTERVAL {
+        return Err(format!(
+            "`{text}` is shorter than {} ms: polling that often floods the AWS API; use at least 0.1s (the default is 5s)",
+            MIN_POLL_INTERVAL.as_millis()
+        ));
+    }
+    Ok(d)
+}
+
+/// A poll interval longer than the timeout never polls before the deadline, so the
+/// timeout is never enforced at the right time.
+pub fn check_poll_within_timeout(poll: Duration, timeout: Duration) -> Result<()> {
+    if poll > timeout {
+        return Err(Error::BadInput(format!(
+            "--poll-interval ({} s) is longer than --timeout ({} s): the timeout could not be enforced; make the poll interval shorter than the timeout",
+            poll.as_secs_f64(),
+            timeout.as_secs_f64()
+        )));
+    }
+    Ok(())
+}
+
+/// An optional text flag: absent is fine, present but blank is a mistake (an empty
+/// `DEPLOYER_*` variable counts as absent, see `deployer_core::cli::parse_args`).
+pub fn non_blank<'a>(flag: &str, value: Option<&'a str>, fix: &str) -> Result<Option<&'a str>> {
+    match value.map(str::trim) {
+        Some("") => Err(Error::BadInput(format!("{flag} is empty: {fix}"))),
+        other => Ok(other),
+    }
+}
+
+/// The first value of `values` that occurs twice, compared after trimming.
+pub fn first_duplicate<'a, I>(values: I) -> Option<&'a str>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let mut seen = std::collections::BTreeSet::new();
+    values.into_iter().map(str::trim).find(|v| !seen.insert(*v))
+}
+
+/// Refuses a list flag that names the same value twice (it would act twice).
+pub fn check_unique<'a, I>(flag: &str, values: I) -> Result<()>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    match first_duplicate(values) {
+        Some(dup) => Err(Error::BadInput(format!(
+            "{flag} names `{dup}` twice: list each value once"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Credentials for `args` (+ the environment's role/region from the config).
@@ -222,6 +304,55 @@ mod tests {
     }
 
     #[test]
+    fn zero_and_too_short_durations_are_refused() {
+        assert!(parse_positive_duration("0").is_err_and(|e| e.contains("is zero")));
+        assert!(parse_positive_duration("0s").is_err());
+        assert!(parse_positive_duration("-0").is_err());
+        assert_eq!(
+            parse_positive_duration("1m").expect("ok"),
+            Duration::from_secs(60)
+        );
+        assert!(parse_poll_interval("0").is_err_and(|e| e.contains("at least 0.1s")));
+        assert!(parse_poll_interval("0.05s").is_err());
+        assert!(parse_poll_interval("NaN").is_err());
+        assert!(parse_duration("-5s").is_err());
+        assert_eq!(parse_poll_interval("0.1s").expect("ok"), MIN_POLL_INTERVAL);
+    }
+
+    #[test]
+    fn a_poll_interval_longer_than_the_timeout_is_refused() {
+        let s = Duration::from_secs;
+        let err = check_poll_within_timeout(s(120), s(60)).expect_err("longer");
+        assert!(
+            err.to_string()
+                .contains("--poll-interval (120 s) is longer than --timeout (60 s)"),
+            "{err}"
+        );
+        assert!(check_poll_within_timeout(s(60), s(60)).is_ok());
+        assert!(check_poll_within_timeout(s(5), s(900)).is_ok());
+    }
+
+    #[test]
+    fn blank_values_and_duplicates_are_refused() {
+        assert!(
+            non_blank("--image", Some(" "), "fix")
+                .is_err_and(|e| e.to_string() == "--image is empty: fix")
+        );
+        assert_eq!(
+            non_blank("--image", Some(" a "), "fix").expect("ok"),
+            Some("a")
+        );
+        assert_eq!(non_blank("--image", None, "fix").expect("ok"), None);
+        assert_eq!(first_duplicate(["web", "api", " web"]), Some("web"));
+        assert_eq!(first_duplicate(["web", "api"]), None);
+        let err = check_unique("--service", ["web", "web"]).expect_err("dup");
+        assert!(
+            err.to_string().contains("--service names `web` twice"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn services_resolve_from_config() {
         let cfg = deployer_config::parse(
             "services:\n  api:\n    paths: ['api/**']\n    image: 1.dkr.ecr.us-east-1.amazonaws.com/api\n    cluster: shop-{env}\n    service: api-{env}\n    containers: [web]\n",
@@ -236,6 +367,10 @@ mod tests {
         let t = resolve_service(Some(&cfg), None, Some("c1"), "other").expect("flags alone");
         assert_eq!((t.cluster.as_str(), t.service.as_str()), ("c1", "other"));
         assert!(resolve_service(None, None, None, "x").is_err());
+        let blank = resolve_service(Some(&cfg), None, Some(" "), "api").expect_err("blank");
+        assert!(blank.to_string().contains("--cluster is empty"), "{blank}");
+        let blank = resolve_service(None, None, Some("c1"), "").expect_err("blank");
+        assert!(blank.to_string().contains("--service is empty"), "{blank}");
         assert_eq!(expand_image("v1", Some("repo/api")), "repo/api:v1");
         assert_eq!(expand_image("repo/api:v1", Some("x")), "repo/api:v1");
     }

@@ -45,6 +45,19 @@ pub enum EventError {
         start: String,
     },
     #[error(
+        "the GitHub `{event}` event payload ({origin}) has no `{field}` (or it is empty): GitHub always sends it, so this is not the webhook JSON GitHub provides in GITHUB_EVENT_PATH. Without it deployer cannot tell what changed; point GITHUB_EVENT_PATH at the runner's payload file (outside Actions, unset GITHUB_EVENT_NAME and GITHUB_EVENT_PATH and pass --base/--head)"
+    )]
+    MissingField {
+        event: String,
+        origin: String,
+        /// The JSON path of the field, e.g. `pull_request.base.sha`.
+        field: &'static str,
+    },
+    #[error(
+        "GITHUB_EVENT_NAME is `{event}` but GITHUB_EVENT_PATH is not set: a `{event}` run needs its payload to tell what changed. Set both (the runner sets them) or neither"
+    )]
+    MissingPayload { event: String },
+    #[error(
         "GITHUB_EVENT_PATH is set but GITHUB_EVENT_NAME is not: set both (the runner sets them) or neither"
     )]
     MissingName,
@@ -280,6 +293,50 @@ pub struct RepositoryDispatchEvent {
     pub repository: Option<Repository>,
 }
 
+/// The fields GitHub always sends and deployer cannot act without, checked after
+/// deserialising: serde's defaults would turn `{}` into a push of nothing to nowhere,
+/// which reads as "nothing changed" — a silent pass. Each entry is (JSON path, value).
+fn required_fields(event: &Event) -> Vec<(&'static str, &str)> {
+    match event {
+        Event::Push(p) => vec![
+            ("ref", p.git_ref.as_str()),
+            ("before", p.before.as_str()),
+            ("after", p.after.as_str()),
+        ],
+        Event::PullRequest { payload, .. } => vec![
+            (
+                "pull_request.base.sha",
+                payload.pull_request.base.sha.as_str(),
+            ),
+            (
+                "pull_request.head.sha",
+                payload.pull_request.head.sha.as_str(),
+            ),
+        ],
+        Event::MergeGroup(m) => vec![
+            ("merge_group.base_sha", m.merge_group.base_sha.as_str()),
+            ("merge_group.head_sha", m.merge_group.head_sha.as_str()),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// Refuses a payload without a field [`required_fields`] lists.
+fn check_required(event: Event, origin: &str) -> Result<Event, EventError> {
+    let missing = required_fields(&event)
+        .into_iter()
+        .find(|(_, value)| value.trim().is_empty())
+        .map(|(field, _)| field);
+    match missing {
+        Some(field) => Err(EventError::MissingField {
+            event: event.name().to_string(),
+            origin: origin.to_string(),
+            field,
+        }),
+        None => Ok(event),
+    }
+}
+
 /// Parses a payload for the event `name`. `origin` names the source in error messages.
 pub fn parse(name: &str, json: &str, origin: &str) -> Result<Event, EventError> {
     fn typed<T: serde::de::DeserializeOwned>(
@@ -303,7 +360,7 @@ pub fn parse(name: &str, json: &str, origin: &str) -> Result<Event, EventError> 
             start: body.chars().take(20).collect(),
         });
     }
-    Ok(match name {
+    let event = match name {
         "push" => Event::Push(typed(name, json, origin)?),
         "pull_request" | "pull_request_target" => Event::PullRequest {
             target: name == "pull_request_target",
@@ -317,7 +374,8 @@ pub fn parse(name: &str, json: &str, origin: &str) -> Result<Event, EventError> 
             name: other.to_string(),
             common: typed(name, json, origin)?,
         },
-    })
+    };
+    check_required(event, origin)
 }
 
 /// Reads and parses the payload file at `path` for the event `name`.
@@ -372,7 +430,14 @@ pub fn load_optional(name: Option<&str>, path: Option<&Path>) -> Result<Option<E
         (None, None) => Ok(None),
         (None, Some(_)) => Err(EventError::MissingName),
         (Some(name), Some(path)) => load(name, path).map(Some),
-        (Some(name), None) => parse(name, "{}", "no GITHUB_EVENT_PATH").map(Some),
+        // Payload-less events (schedule, dispatches) run on an empty object; events
+        // whose payload says what changed cannot.
+        (Some(name), None) => match parse(name, "{}", "no GITHUB_EVENT_PATH") {
+            Ok(event) => Ok(Some(event)),
+            Err(_) => Err(EventError::MissingPayload {
+                event: name.to_string(),
+            }),
+        },
     }
 }
 
@@ -387,12 +452,87 @@ mod tests {
             assert!(err.contains("`push`") && err.contains("ev.json"), "{err}");
             assert!(err.contains("not a JSON object"), "{err}");
         }
-        assert!(parse("push", " \n{}", "ev.json").is_ok());
+        assert!(parse("schedule", " \n{}", "ev.json").is_ok());
         // An empty file stays a JSON syntax error (with its position), not this one.
         assert!(matches!(
             parse("push", "", "ev.json"),
             Err(EventError::Malformed { .. })
         ));
+    }
+
+    /// Issue 16: `{}` as a push payload read as "nothing changed" and exited 0.
+    #[test]
+    fn a_push_without_ref_before_or_after_is_refused_naming_the_field() {
+        let full = r#"{"ref":"refs/heads/main","before":"aaa","after":"bbb"}"#;
+        assert!(parse("push", full, "ev.json").is_ok());
+        for (body, field) in [
+            ("{}", "ref"),
+            (r#"{"ref":"","before":"a","after":"b"}"#, "ref"),
+            (r#"{"ref":"refs/heads/main","after":"b"}"#, "before"),
+            (
+                r#"{"ref":"refs/heads/main","before":"a","after":"  "}"#,
+                "after",
+            ),
+            (r#"{"commits":[{"id":"1","message":"feat: x"}]}"#, "ref"),
+        ] {
+            let err = parse("push", body, "ev.json").expect_err(body);
+            assert!(
+                matches!(&err, EventError::MissingField { field: f, .. } if *f == field),
+                "{body}: {err:?}"
+            );
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("no `{field}`")) && text.contains("ev.json"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn pull_requests_and_merge_groups_without_shas_are_refused() {
+        for (name, body, field) in [
+            (
+                "pull_request",
+                r#"{"pull_request":{"base":{"ref":"main"},"head":{"sha":"h"}}}"#,
+                "pull_request.base.sha",
+            ),
+            (
+                "pull_request_target",
+                r#"{"pull_request":{"base":{"sha":"b"},"head":{"sha":""}}}"#,
+                "pull_request.head.sha",
+            ),
+            (
+                "merge_group",
+                r#"{"merge_group":{"base_sha":"","head_sha":"y"}}"#,
+                "merge_group.base_sha",
+            ),
+        ] {
+            let err = parse(name, body, "ev.json").expect_err(body);
+            assert!(
+                matches!(&err, EventError::MissingField { field: f, .. } if *f == field),
+                "{body}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_event_that_needs_a_payload_without_one_is_refused() {
+        for name in ["push", "pull_request", "merge_group"] {
+            let err = load_optional(Some(name), None).expect_err(name);
+            assert!(matches!(&err, EventError::MissingPayload { event } if event == name));
+            assert!(
+                err.to_string().contains("GITHUB_EVENT_PATH is not set"),
+                "{err}"
+            );
+        }
+        for name in [
+            "schedule",
+            "workflow_dispatch",
+            "repository_dispatch",
+            "release",
+        ] {
+            assert!(load_optional(Some(name), None).is_ok(), "{name}");
+        }
     }
 
     #[test]

@@ -37,8 +37,23 @@ pub fn tests(summary: &TestSummary, min_tests: Option<u64>) -> GateResult {
             summary.tests
         ));
     }
-    if summary.tests == 0 && min_tests.is_none() {
-        problems.push("the report contains no tests".to_string());
+    // A report that ran nothing measured nothing: never a pass, whatever --min-tests says
+    // (`--min-tests 0` used to pass an empty report).
+    if summary.tests == 0 {
+        problems.push(
+            "the report contains no tests: nothing was measured; check that the test step collected and ran the tests"
+                .to_string(),
+        );
+    } else if summary
+        .passed()
+        .saturating_add(summary.failures)
+        .saturating_add(summary.errors)
+        == 0
+    {
+        problems.push(format!(
+            "all {} tests were skipped: nothing was measured; check the skip conditions of the test run",
+            summary.tests
+        ));
     }
     GateResult::new(
         "tests",
@@ -60,9 +75,18 @@ pub fn coverage(summary: &CoverageSummary, min_line: f64, min_branch: Option<f64
         threshold.push_str(&format!(", branches ≥ {}", pct(b)));
     }
     let mut problems = Vec::new();
+    if summary.lines == Some(0) {
+        // LCOV `LF:0`, coverage.py with 0 statements, Cobertura `lines-valid="0"`: the
+        // tools print 100 %, but a report of nothing is not coverage.
+        problems.push(format!(
+            "the {} report measured no lines (0 lines found): nothing was measured; check that coverage ran over the source (e.g. `--cov=<package>`, the include/source settings)",
+            summary.format
+        ));
+        measured = "no lines measured".to_string();
+    }
     // Compare at the displayed precision so 79.999 does not fail while showing "80 %".
     let below = |value: f64, min: f64| (value * 100.0).round() < (min * 100.0).round();
-    if below(summary.line, min_line) {
+    if summary.lines != Some(0) && below(summary.line, min_line) {
         problems.push(format!(
             "line coverage {} is below {}",
             pct(summary.line),
@@ -139,7 +163,35 @@ pub fn security(summary: &SarifSummary, fail_at: Severity) -> GateResult {
             shown.join(", ")
         )
     };
-    GateResult::new("security", blocking.is_empty(), measured, threshold, detail)
+    // A log that measured nothing fails even with no findings; its findings still show.
+    let (passed, measured, detail) = match unmeasured(summary) {
+        Some(problem) if detail.is_empty() && counts.is_empty() => {
+            (false, "nothing measured".to_string(), problem)
+        }
+        Some(problem) if detail.is_empty() => (false, measured, problem),
+        Some(problem) => (false, measured, format!("{problem}; {detail}")),
+        None => (blocking.is_empty(), measured, detail),
+    };
+    GateResult::new("security", passed, measured, threshold, detail)
+}
+
+/// Why a SARIF summary is not evidence of a clean scan, when it is not: no runs, or runs
+/// that did not analyse (SARIF 2.1.0 §3.14.23; see [`crate::report::sarif`]).
+fn unmeasured(summary: &SarifSummary) -> Option<String> {
+    if summary.runs == 0 {
+        return Some(
+            "the SARIF report contains no runs: no tool's analysis is recorded; check that the scanner ran and wrote its results"
+                .to_string(),
+        );
+    }
+    if summary.unmeasured.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} run(s) measured nothing: {}",
+        summary.unmeasured.len(),
+        summary.unmeasured.join("; ")
+    ))
 }
 
 /// Performance thresholds; the defaults are seed 2's (≥ 95 % success, average < 2 s).
@@ -216,4 +268,92 @@ pub fn performance(summary: &PerfSummary, t: &PerfThresholds) -> GateResult {
         threshold,
         problems.join("; "),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sarif::Finding;
+
+    fn coverage_of(line: f64, lines: Option<u64>) -> CoverageSummary {
+        CoverageSummary {
+            line,
+            branch: None,
+            lines,
+            format: "LCOV",
+        }
+    }
+
+    #[test]
+    fn coverage_that_measured_no_lines_fails_even_at_threshold_0() {
+        let gate = coverage(&coverage_of(100.0, Some(0)), 0.0, None);
+        assert!(!gate.passed);
+        assert!(gate.detail.contains("measured no lines"), "{}", gate.detail);
+        assert_eq!(gate.measured, "no lines measured");
+        assert!(coverage(&coverage_of(80.0, Some(10)), 80.0, None).passed);
+        assert!(coverage(&coverage_of(80.0, None), 80.0, None).passed);
+    }
+
+    #[test]
+    fn tests_that_ran_nothing_fail_whatever_min_tests_says() {
+        let empty = TestSummary::default();
+        for min in [None, Some(0)] {
+            let gate = tests(&empty, min);
+            assert!(!gate.passed, "{min:?}");
+            assert!(gate.detail.contains("no tests"), "{}", gate.detail);
+        }
+        let skipped = TestSummary {
+            tests: 4,
+            skipped: 4,
+            ..Default::default()
+        };
+        let gate = tests(&skipped, Some(1));
+        assert!(!gate.passed);
+        assert!(
+            gate.detail.contains("all 4 tests were skipped"),
+            "{}",
+            gate.detail
+        );
+        let ran = TestSummary {
+            tests: 4,
+            skipped: 3,
+            ..Default::default()
+        };
+        assert!(tests(&ran, None).passed);
+    }
+
+    #[test]
+    fn sarif_that_measured_nothing_fails_and_still_lists_findings() {
+        let no_runs = SarifSummary::default();
+        let gate = security(&no_runs, Severity::High);
+        assert!(!gate.passed);
+        assert!(gate.detail.contains("no runs"), "{}", gate.detail);
+        assert_eq!(gate.measured, "nothing measured");
+        let clean = SarifSummary {
+            runs: 1,
+            ..Default::default()
+        };
+        assert!(security(&clean, Severity::High).passed);
+        let half = SarifSummary {
+            runs: 2,
+            unmeasured: vec!["s.sarif runs[1] (trivy) has no `results` array".into()],
+            findings: vec![Finding {
+                rule: "B105".into(),
+                severity: Severity::Low,
+                message: "m".into(),
+                location: None,
+                tool: "bandit".into(),
+            }],
+            suppressed: 0,
+        };
+        let gate = security(&half, Severity::High);
+        assert!(!gate.passed);
+        assert!(
+            gate.detail
+                .contains("1 run(s) measured nothing: s.sarif runs[1] (trivy)")
+                && gate.detail.contains("1 finding(s) below high"),
+            "{}",
+            gate.detail
+        );
+    }
 }

@@ -7,7 +7,9 @@
 //! One table, so a missing class for a binary is visible at a glance.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use deployer_git::testing::TestRepo;
 use wiremock::matchers::any;
@@ -25,7 +27,14 @@ struct Case {
     code: i32,
     /// Every one of these must appear in stdout+stderr (case-insensitive).
     words: Vec<&'static str>,
+    /// The run must end within this (a hang is a failure, not a stuck test).
+    within: Duration,
 }
+
+/// Any case that runs longer is killed and fails; generous for 2 busy cores.
+const HARD_LIMIT: Duration = Duration::from_secs(120);
+/// The bound for refusals that need no server: ≥ 10× what they take on a loaded machine.
+const QUICK: Duration = Duration::from_secs(20);
 
 fn case(
     bin: &'static str,
@@ -41,10 +50,17 @@ fn case(
         env: Vec::new(),
         code,
         words: words.to_vec(),
+        within: HARD_LIMIT,
     }
 }
 
 impl Case {
+    /// The case must finish within [`QUICK`].
+    fn quick(mut self) -> Self {
+        self.within = QUICK;
+        self
+    }
+
     fn env(mut self, k: &str, v: impl AsRef<std::ffi::OsStr>) -> Self {
         self.env
             .push((k.into(), v.as_ref().to_string_lossy().into_owned()));
@@ -55,6 +71,39 @@ impl Case {
 struct Outcome {
     code: Option<i32>,
     text: String,
+}
+
+/// Waits for `cmd` at most `limit`; a process still running then is killed and reported.
+fn output_within(mut cmd: Command, limit: Duration) -> Outcome {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let started = Instant::now();
+    let child = cmd.spawn().expect("spawn");
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => {
+            let out = out.expect("wait");
+            Outcome {
+                code: out.status.code(),
+                text: String::from_utf8_lossy(&out.stdout).into_owned()
+                    + &String::from_utf8_lossy(&out.stderr),
+            }
+        }
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            Outcome {
+                code: None,
+                text: format!(
+                    "did not finish within {} s (killed after {} s)",
+                    limit.as_secs(),
+                    started.elapsed().as_secs()
+                ),
+            }
+        }
+    }
 }
 
 fn run(dir: &Path, c: &Case) -> Outcome {
@@ -80,12 +129,7 @@ fn run(dir: &Path, c: &Case) -> Outcome {
     for (k, v) in &c.env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("run");
-    Outcome {
-        code: out.status.code(),
-        text: String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr),
-    }
+    output_within(cmd, c.within)
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
@@ -426,6 +470,7 @@ fn malformed_reports_exit_2_naming_the_file_and_format() {
         env: Vec::new(),
         code: 2,
         words: words.to_vec(),
+        within: HARD_LIMIT,
     };
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let cases = vec![
@@ -551,4 +596,420 @@ fn malformed_token_sts_and_github_answers() {
         .env("GITHUB_TOKEN", "ghs_badinputtoken123456"),
     );
     check(&dir, &cases);
+}
+
+/// Issue 16: a report that measured nothing, or a payload that says nothing, is never a
+/// pass. Reports of nothing are failed gates (exit 1) saying so; contradictory or
+/// non-numeric values and field-less payloads are bad input (exit 2).
+#[test]
+fn garbage_is_never_a_pass() {
+    let repo = repo();
+    let dir = repo.path();
+    let r = |name: &str, body: &[u8]| write(&dir, &format!("reports/{name}"), body);
+    let ev = |name: &str, body: &[u8]| write(&dir, &format!("events/{name}.json"), body);
+    let g = |what, args: &[&str], code, words: &[&'static str]| {
+        case("gate-check", what, args, code, words).quick()
+    };
+    let lcov = r(
+        "zero.lcov",
+        b"TN:\nSF:app/__init__.py\nLF:0\nLH:0\nend_of_record\n",
+    );
+    let covpy = r(
+        "zero-coverage.json",
+        br#"{"totals":{"covered_lines":0,"num_statements":0,"percent_covered":100.0,"percent_statements_covered":100.0}}"#,
+    );
+    let cobertura = r(
+        "contradicting.xml",
+        br#"<coverage line-rate="1" lines-valid="100" lines-covered="10"/>"#,
+    );
+    let no_runs = r("no-runs.sarif", br#"{"version":"2.1.0","runs":[]}"#);
+    let no_results = r(
+        "no-results.sarif",
+        br#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Bandit"}}}]}"#,
+    );
+    let clean = r(
+        "clean.sarif",
+        br#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Bandit"}},"results":[]}]}"#,
+    );
+    let nan = r(
+        "nan.sarif",
+        br#"{"version":"2.1.0","runs":[{"results":[{"ruleId":"R","properties":{"security-severity":"NaN"}}]}]}"#,
+    );
+    let junit = r(
+        "zero-tests.xml",
+        br#"<testsuites><testsuite name="pytest" tests="0" failures="0"/></testsuites>"#,
+    );
+    let k6 = r(
+        "k6-zero.json",
+        br#"{"metrics":{"http_reqs":{"count":0},"http_req_failed":{"rate":0},"http_req_duration":{"avg":0}}}"#,
+    );
+    let locust = r(
+        "locust-zero_stats.csv",
+        b"Type,Name,Request Count,Failure Count,Average Response Time\n,Aggregated,0,0,0\n",
+    );
+    let mut cases = vec![
+        g(
+            "LCOV LF:0 LH:0",
+            &["--coverage", &lcov, "--min-coverage", "80"],
+            1,
+            &["measured no lines"],
+        ),
+        g(
+            "coverage.py 0 statements",
+            &["--coverage", &covpy, "--min-coverage", "80"],
+            1,
+            &["measured no lines"],
+        ),
+        g(
+            "Cobertura line-rate contradicts counts",
+            &["--coverage", &cobertura, "--min-coverage", "80"],
+            2,
+            &["contradicting.xml", "line-rate=\"1\" contradicts"],
+        ),
+        g(
+            "SARIF with zero runs",
+            &["--sarif", &no_runs],
+            1,
+            &["no runs"],
+        ),
+        g(
+            "SARIF run without results",
+            &["--sarif", &no_results],
+            1,
+            &["Bandit", "no `results` array"],
+        ),
+        g(
+            "SARIF clean scan (control)",
+            &["--sarif", &clean],
+            0,
+            &["security"],
+        ),
+        g(
+            "SARIF security-severity NaN",
+            &["--sarif", &nan],
+            2,
+            &["nan.sarif", "not a score from 0.0 to 10.0"],
+        ),
+        g(
+            "JUnit with 0 tests, --min-tests 0",
+            &["--junit", &junit, "--min-tests", "0"],
+            1,
+            &["no tests"],
+        ),
+        g(
+            "k6 with 0 requests",
+            &["--k6", &k6, "--min-success-rate", "0"],
+            1,
+            &["no requests"],
+        ),
+        g(
+            "Locust with 0 requests",
+            &["--locust", &locust, "--min-success-rate", "0"],
+            1,
+            &["no requests"],
+        ),
+    ];
+    let empty = ev("empty-push", b"{}");
+    let no_before = ev(
+        "no-before",
+        br#"{"ref":"refs/heads/main","after":"0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"}"#,
+    );
+    let pr = ev(
+        "pr-no-head-sha",
+        br#"{"pull_request":{"base":{"ref":"main","sha":"9049f1265b7d61be4a8904a9a27120d2064dab3b"},"head":{"ref":"x"}}}"#,
+    );
+    for bin in ["detect-changes", "semver-release"] {
+        for (what, name, path, words) in [
+            (
+                "push payload {}",
+                "push",
+                &empty,
+                &["`push`", "empty-push.json", "no `ref`"][..],
+            ),
+            (
+                "push without before",
+                "push",
+                &no_before,
+                &["no-before.json", "no `before`"][..],
+            ),
+            (
+                "pull request without head sha",
+                "pull_request",
+                &pr,
+                &["pr-no-head-sha.json", "pull_request.head.sha"][..],
+            ),
+        ] {
+            cases.push(
+                case(bin, what, &[], 2, words)
+                    .quick()
+                    .env("GITHUB_EVENT_NAME", name)
+                    .env("GITHUB_EVENT_PATH", path),
+            );
+        }
+        cases.push(
+            case(
+                bin,
+                "push without a payload file",
+                &[],
+                2,
+                &["`push`", "GITHUB_EVENT_PATH is not set"],
+            )
+            .quick()
+            .env("GITHUB_EVENT_NAME", "push"),
+        );
+    }
+    check(&dir, &cases);
+}
+
+/// Issue 16: values that parse but make no sense (zero or too-short durations, a poll
+/// interval longer than the timeout, blank required values, duplicates in lists) exit 2
+/// naming the flag, before anything reaches AWS.
+#[test]
+fn nonsense_values_exit_2_naming_the_flag() {
+    let repo = repo();
+    let dir = repo.path();
+    let mut cases = Vec::new();
+    let based: &[(&'static str, &[&str], &[&'static str])] = &[
+        (
+            "ecs-deploy",
+            &["--poll-interval", "0"],
+            &["--poll-interval", "at least 0.1s"],
+        ),
+        (
+            "ecs-deploy",
+            &["--poll-interval", "0.01s"],
+            &["--poll-interval", "at least 0.1s"],
+        ),
+        (
+            "ecs-deploy",
+            &["--poll-interval", "10m", "--timeout", "5m"],
+            &["--poll-interval (600 s) is longer than --timeout (300 s)"],
+        ),
+        ("ecs-deploy", &["--timeout", "0"], &["--timeout", "is zero"]),
+        (
+            "ecs-deploy",
+            &["--max-task-failures", "0"],
+            &["max-task-failures"],
+        ),
+        ("ecs-deploy", &["--desired-count=-1"], &["desired-count"]),
+        (
+            "run-migration",
+            &["--poll-interval", "0"],
+            &["--poll-interval", "at least 0.1s"],
+        ),
+        (
+            "run-migration",
+            &["--timeout", "0s"],
+            &["--timeout", "is zero"],
+        ),
+        (
+            "run-migration",
+            &["--poll-interval", "5m", "--timeout", "1m"],
+            &["longer than --timeout"],
+        ),
+        ("run-migration", &["--image", ""], &["--image is empty"]),
+        (
+            "run-migration",
+            &["--container", " "],
+            &["--container is empty"],
+        ),
+        (
+            "run-migration",
+            &["--client-token", "has spaces in it"],
+            &["--client-token", "64"],
+        ),
+        (
+            "rollback",
+            &["--poll-interval", "0"],
+            &["--poll-interval", "at least 0.1s"],
+        ),
+        ("rollback", &["--timeout", "0"], &["--timeout", "is zero"]),
+        (
+            "rollback",
+            &["--health-deadline", "0"],
+            &["--health-deadline", "is zero"],
+        ),
+        (
+            "rollback",
+            &["--poll-interval", "20m"],
+            &["longer than --timeout"],
+        ),
+        ("rollback", &["--to-revision", "0"], &["to-revision", "0"]),
+        (
+            "rollback",
+            &["--to-task-definition", ""],
+            &["--to-task-definition is empty"],
+        ),
+        ("rollback", &["--to-sha", " "], &["--to-sha is empty"]),
+        (
+            "rollback",
+            &[
+                "--health-url",
+                "http://a.example/health",
+                "--health-url",
+                "http://a.example/health",
+            ],
+            &["--health-url names", "twice"],
+        ),
+        (
+            "gate-check",
+            &["--junit", "junit.xml"],
+            &["--junit names `junit.xml` twice"],
+        ),
+        (
+            "gate-check",
+            &[
+                "--health-url",
+                "http://a.example/",
+                "--health-url",
+                "http://a.example/",
+            ],
+            &["--health-url names", "twice"],
+        ),
+        (
+            "gate-check",
+            &[
+                "--health-url",
+                "http://a.example/",
+                "--health-timeout-seconds",
+                "0",
+            ],
+            &["--health-timeout-seconds must be at least 1"],
+        ),
+        ("detect-changes", &["--base", ""], &["--base is empty"]),
+        ("detect-changes", &["--head", " "], &["--head is empty"]),
+        (
+            "detect-changes",
+            &["--last-deployed-sha", ""],
+            &["--last-deployed-sha is empty"],
+        ),
+    ];
+    for (bin, extra, words) in based {
+        let mut c = case(bin, "nonsense value", &[], 2, words).quick();
+        c.args = with_base(bin, extra);
+        cases.push(c);
+    }
+    // Flags the base arguments already set, given alone.
+    let alone: &[(&'static str, &[&str], &[&'static str])] = &[
+        (
+            "ecs-deploy",
+            &["--cluster", "shop", "--service", "api", "--image", ""],
+            &["--image is empty"],
+        ),
+        (
+            "ecs-deploy",
+            &["--cluster", "shop", "--service", "api", "--image", " , "],
+            &["--image", "names no image"],
+        ),
+        (
+            "ecs-deploy",
+            &[
+                "--cluster",
+                "shop",
+                "--service",
+                "web,web",
+                "--image",
+                "repo/web:v2",
+            ],
+            &["--service names `web` twice"],
+        ),
+        (
+            "ecs-deploy",
+            &[
+                "--cluster",
+                "shop",
+                "--service",
+                "api",
+                "--image",
+                "api=repo/a:1,api=repo/a:2",
+            ],
+            &["--image names `api` twice"],
+        ),
+        (
+            "ecs-deploy",
+            &[
+                "--cluster",
+                "",
+                "--service",
+                "api",
+                "--image",
+                "repo/api:v2",
+            ],
+            &["--cluster is empty"],
+        ),
+        (
+            "ecs-deploy",
+            &[
+                "--cluster",
+                "shop",
+                "--service",
+                ",",
+                "--image",
+                "repo/api:v2",
+            ],
+            &["--service is empty"],
+        ),
+        (
+            "run-migration",
+            &["--cluster", "shop", "--service", "api", "--command", ""],
+            &["--command is empty"],
+        ),
+        (
+            "rollback",
+            &["--cluster", "shop", "--service", ""],
+            &["--service is empty"],
+        ),
+    ];
+    for (bin, args, words) in alone {
+        cases.push(case(bin, "nonsense value", args, 2, words).quick());
+    }
+    // A deployer.yml key and the ECS name it maps to are one service, deployed once.
+    let two_names = write(
+        &dir,
+        "cfg/two-names.yml",
+        b"services:\n  web:\n    paths: [\"web/**\"]\n    cluster: shop\n    service: storefront-web\n",
+    );
+    cases.push(
+        case(
+            "ecs-deploy",
+            "a key and its ECS name",
+            &[
+                "--config",
+                &two_names,
+                "--service",
+                "web,storefront-web",
+                "--image",
+                "repo/web:v2",
+            ],
+            2,
+            &["`web` and `storefront-web` are the same ECS service shop/storefront-web"],
+        )
+        .quick(),
+    );
+    // The same through the env variables an action.yml passes inputs with.
+    let mut c = case(
+        "ecs-deploy",
+        "DEPLOYER_POLL_INTERVAL=0",
+        &[],
+        2,
+        &["poll-interval"],
+    )
+    .quick();
+    c.args = with_base("ecs-deploy", &[]);
+    cases.push(c.env("DEPLOYER_POLL_INTERVAL", "0"));
+    let mut c = case(
+        "ecs-deploy",
+        "DEPLOYER_SERVICE=api,api",
+        &[],
+        2,
+        &["--service names `api` twice"],
+    )
+    .quick();
+    c.args = s(&["--cluster", "shop", "--image", "repo/api:v2"]);
+    cases.push(c.env("DEPLOYER_SERVICE", "api,api"));
+    check(&dir, &cases);
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
 }

@@ -170,7 +170,8 @@ impl Bed {
         let event = work.join("event.json");
         std::fs::write(
             &event,
-            json!({"ref": "refs/heads/main", "repository": {"full_name": "org/app", "default_branch": "main"}})
+            json!({"ref": "refs/heads/main", "before": "0".repeat(40), "after": self.repo.head().to_string(),
+                   "repository": {"full_name": "org/app", "default_branch": "main"}})
                 .to_string(),
         )
         .expect("event");

@@ -130,6 +130,11 @@ pub enum Error {
     Git(#[from] GitError),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    #[error("{flag} is empty: give a value, or leave the flag out ({default})")]
+    Blank {
+        flag: &'static str,
+        default: &'static str,
+    },
     #[error("cannot write the changed-file list to {path}: {source}")]
     FilesPath {
         path: PathBuf,
@@ -376,7 +381,40 @@ pub fn matrix(changed: &[&str]) -> String {
     serde_json::json!({ "include": include }).to_string()
 }
 
+/// An explicit but blank revision flag used to be dropped silently, so the event's base
+/// (or HEAD) was compared instead of what the caller meant. (An empty `DEPLOYER_*`
+/// variable still counts as not given: `deployer_core::cli::parse_args` drops it.)
+fn check_not_blank(args: &Args) -> Result<(), Error> {
+    let flags: [(&'static str, &Option<String>, &'static str); 5] = [
+        ("--base", &args.base, "the event's base is used"),
+        ("--head", &args.head, "the event's head, else HEAD, is used"),
+        (
+            "--default-branch",
+            &args.default_branch,
+            "the payload's, else main",
+        ),
+        (
+            "--last-deployed-sha",
+            &args.last_deployed_sha,
+            "every service counts as changed where it would be the base",
+        ),
+        (
+            "--event-name",
+            &args.event_name,
+            "GITHUB_EVENT_NAME is used",
+        ),
+    ];
+    match flags
+        .into_iter()
+        .find(|(_, value, _)| value.as_deref().is_some_and(|v| v.trim().is_empty()))
+    {
+        Some((flag, _, default)) => Err(Error::Blank { flag, default }),
+        None => Ok(()),
+    }
+}
+
 pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
+    check_not_blank(args)?;
     let loaded = load_filters(args)?;
     let event = event::load_with_overrides(args.event_name.as_deref(), args.event_path.as_deref())?;
     let clean = |s: &Option<String>| {

@@ -3,8 +3,9 @@
 use std::time::{Duration, SystemTime};
 
 use deployer_aws::cli::{
-    AwsArgs, aws_context, cancelled, expand_image, identity_line, load_config, parse_duration,
-    resolve_service, tokio_runtime,
+    AwsArgs, aws_context, cancelled, check_poll_within_timeout, check_unique, expand_image,
+    identity_line, load_config, non_blank, parse_duration, parse_poll_interval,
+    parse_positive_duration, resolve_service, tokio_runtime,
 };
 use deployer_aws::deploy::{
     Cancel, DeployReport, DeployRequest, OnFailure, Source, Status, assign_images,
@@ -62,17 +63,18 @@ pub struct Args {
     /// of the first image). (`--version` prints the version of ecs-deploy itself.)
     #[arg(long, env = "DEPLOYER_VERSION_LABEL")]
     pub version_label: Option<String>,
-    /// Set the service's desired count.
-    #[arg(long, env = "DEPLOYER_DESIRED_COUNT")]
+    /// Set the service's desired count (0 or more).
+    #[arg(long, env = "DEPLOYER_DESIRED_COUNT", value_parser = clap::value_parser!(i32).range(0..))]
     pub desired_count: Option<i32>,
     /// Start a new deployment even when the task definition is unchanged.
     #[arg(long, env = "DEPLOYER_FORCE_NEW_DEPLOYMENT")]
     pub force_new_deployment: bool,
     /// How long to wait for a verdict (90, 90s, 15m, 1h).
-    #[arg(long, env = "DEPLOYER_TIMEOUT", default_value = "15m", value_parser = parse_duration)]
+    #[arg(long, env = "DEPLOYER_TIMEOUT", default_value = "15m", value_parser = parse_positive_duration)]
     pub timeout: Duration,
-    /// Poll interval (jittered ±10 %; slows down only when AWS throttles).
-    #[arg(long, env = "DEPLOYER_POLL_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    /// Poll interval (jittered ±10 %; slows down only when AWS throttles); at least 0.1s and
+    /// not longer than --timeout.
+    #[arg(long, env = "DEPLOYER_POLL_INTERVAL", default_value = "5s", value_parser = parse_poll_interval)]
     pub poll_interval: Duration,
     /// What to do when the deployment fails or times out: rollback, stop or leave.
     #[arg(long, env = "DEPLOYER_ON_FAILURE", default_value = "rollback")]
@@ -84,7 +86,7 @@ pub struct Args {
     #[arg(long = "continue", env = "DEPLOYER_CONTINUE")]
     pub continue_deployment: bool,
     /// Stopped tasks of the new revision (failed to start, essential container exited) that fail the deploy.
-    #[arg(long, env = "DEPLOYER_MAX_TASK_FAILURES", default_value_t = 1)]
+    #[arg(long, env = "DEPLOYER_MAX_TASK_FAILURES", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_task_failures: u32,
     /// How long "unable to place" may persist without progress before the deploy fails.
     #[arg(long, env = "DEPLOYER_UNPLACEABLE_GRACE", default_value = "60s", value_parser = parse_duration)]
@@ -120,7 +122,64 @@ fn version_label(args: &Args) -> Result<Option<String>, Error> {
     })
 }
 
+/// Flag values that parse but make no sense, refused before anything is read or called.
+fn validate(args: &Args) -> Result<(), Error> {
+    check_poll_within_timeout(args.poll_interval, args.timeout)?;
+    if let Some(text) = non_blank(
+        "--image",
+        args.image.as_deref(),
+        "pass `repo:tag` or `container=repo:tag,...`, or leave --image out (with --task-definition, --force-new-deployment or --desired-count)",
+    )? {
+        let images = taskdef::parse_images(text)?;
+        if images.is_empty() {
+            return Err(Error::BadInput(format!(
+                "--image `{text}` names no image: pass `repo:tag` or `container=repo:tag,...`"
+            )));
+        }
+        check_unique(
+            "--image",
+            images.iter().filter_map(|i| i.container.as_deref()),
+        )
+        .map_err(|e| Error::BadInput(format!("{e} (one image per container)")))?;
+    }
+    let services = service_names(args);
+    if services.is_empty() {
+        return Err(Error::BadInput(
+            "--service is empty: name the ECS service(s) or deployer.yml service keys to deploy"
+                .into(),
+        ));
+    }
+    // `--service web,web` deployed the same service twice, concurrently.
+    check_unique("--service", services)
+}
+
+/// `--service` values, trimmed, blanks dropped (`a,b,` is two services).
+fn service_names(args: &Args) -> Vec<&str> {
+    args.service
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Two names (e.g. a deployer.yml key and the ECS name) that resolve to one service.
+fn check_distinct_targets(reqs: &[DeployRequest], names: &[&str]) -> Result<(), Error> {
+    for (i, r) in reqs.iter().enumerate() {
+        if let Some(j) = reqs[..i]
+            .iter()
+            .position(|o| o.cluster == r.cluster && o.service == r.service)
+        {
+            return Err(Error::BadInput(format!(
+                "--service `{}` and `{}` are the same ECS service {}/{}: list it once",
+                names[j], names[i], r.cluster, r.service
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn requests(args: &Args) -> Result<(Vec<DeployRequest>, Vec<Subject>), Error> {
+    validate(args)?;
     let cfg = load_config(&args.aws)?;
     let file = match &args.task_definition {
         Some(p) => {
@@ -163,12 +222,8 @@ fn requests(args: &Args) -> Result<(Vec<DeployRequest>, Vec<Subject>), Error> {
         .environment_url(cfg.as_ref(), args.aws.environment.as_deref());
     let mut out = Vec::new();
     let mut subjects = Vec::new();
-    for name in args
-        .service
-        .iter()
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-    {
+    let names = service_names(args);
+    for &name in &names {
         let t = resolve_service(
             cfg.as_ref(),
             args.aws.environment.as_deref(),
@@ -221,9 +276,7 @@ fn requests(args: &Args) -> Result<(Vec<DeployRequest>, Vec<Subject>), Error> {
             continue_deployment: args.continue_deployment,
         });
     }
-    if out.is_empty() {
-        return Err(Error::BadInput("--service is empty".into()));
-    }
+    check_distinct_targets(&out, &names)?;
     Ok((out, subjects))
 }
 

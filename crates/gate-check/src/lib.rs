@@ -251,10 +251,54 @@ impl Classify for Error {
     }
 }
 
+/// The first value listed twice (after trimming; blanks ignored).
+fn first_duplicate<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut seen = std::collections::BTreeSet::new();
+    values
+        .into_iter()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .find(|v| !seen.insert(*v))
+}
+
+/// Flag values that parse but make no sense. The same report listed twice counted its
+/// tests (or findings) twice; a request timeout of 0 s fails every health check with a
+/// timeout instead of a reason.
+fn validate(args: &Args) -> Result<(), Error> {
+    let lists: [(&str, Vec<&str>); 3] = [
+        (
+            "--junit",
+            args.junit.iter().filter_map(|p| p.to_str()).collect(),
+        ),
+        (
+            "--sarif",
+            args.sarif.iter().filter_map(|p| p.to_str()).collect(),
+        ),
+        (
+            "--health-url",
+            args.health_urls.iter().map(String::as_str).collect(),
+        ),
+    ];
+    for (flag, values) in lists {
+        if let Some(dup) = first_duplicate(values) {
+            return Err(Error::Usage(format!(
+                "{flag} names `{dup}` twice: list each once (a report listed twice is counted twice)"
+            )));
+        }
+    }
+    if given(args.health_timeout_seconds) == Some(0) {
+        return Err(Error::Usage(
+            "--health-timeout-seconds must be at least 1 (0 times out every request before it is sent)".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks the gates; AWS credentials are loaded only when an ecs-service or stacks gate
 /// is configured for the environment, after every input was checked, and not when an
 /// emergency bypasses all such gates (they are not evaluated then).
 pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
+    validate(args)?;
     let Some((config, environment)) = plan::needs_aws(args) else {
         return run_with_probe(args, runtime, None);
     };
@@ -314,6 +358,7 @@ pub fn run_with_probe(
     runtime: &mut Runtime,
     probe: Option<&dyn EnvironmentProbe>,
 ) -> Result<(), Error> {
+    validate(args)?;
     let emergency = emergency(args)?;
     let now = match args.now.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(text) => {

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use deployer_aws::cli::{
-    AwsArgs, aws_context, cancelled, identity_line, load_config, parse_duration, resolve_service,
+    AwsArgs, aws_context, cancelled, check_poll_within_timeout, check_unique, identity_line,
+    load_config, non_blank, parse_poll_interval, parse_positive_duration, resolve_service,
     tokio_runtime,
 };
 use deployer_aws::deploy::{DeployRequest, OnFailure, Source, deploy_service, wait_rollback};
@@ -47,7 +48,8 @@ pub struct Args {
     #[arg(long, env = "DEPLOYER_SERVICE")]
     pub service: String,
     /// Roll back to this revision number of the service's task-definition family.
-    #[arg(long, env = "DEPLOYER_TO_REVISION", conflicts_with_all = ["to_task_definition", "to_image_tag", "to_sha"])]
+    #[arg(long, env = "DEPLOYER_TO_REVISION", conflicts_with_all = ["to_task_definition", "to_image_tag", "to_sha"],
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub to_revision: Option<u32>,
     /// Roll back to this task definition (ARN or family:revision).
     #[arg(long, env = "DEPLOYER_TO_TASK_DEFINITION", conflicts_with_all = ["to_image_tag", "to_sha"])]
@@ -61,7 +63,7 @@ pub struct Args {
     #[arg(long, env = "DEPLOYER_TO_SHA")]
     pub to_sha: Option<String>,
     /// How long to wait for the rollback to finish.
-    #[arg(long, env = "DEPLOYER_TIMEOUT", default_value = "15m", value_parser = parse_duration)]
+    #[arg(long, env = "DEPLOYER_TIMEOUT", default_value = "15m", value_parser = parse_positive_duration)]
     pub timeout: Duration,
     /// After the rollback, check these URLs answer 2xx (repeatable; `DEPLOYER_HEALTH_URLS`
     /// takes one per line). An unhealthy answer fails the rollback (exit 1). Default: the
@@ -73,10 +75,10 @@ pub struct Args {
     )]
     pub health_urls: Vec<String>,
     /// How long the health check may retry before giving up.
-    #[arg(long, env = "DEPLOYER_HEALTH_DEADLINE", default_value = "2m", value_parser = deployer_aws::cli::parse_duration)]
+    #[arg(long, env = "DEPLOYER_HEALTH_DEADLINE", default_value = "2m", value_parser = parse_positive_duration)]
     pub health_deadline: Duration,
-    /// Poll interval.
-    #[arg(long, env = "DEPLOYER_POLL_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    /// Poll interval (at least 0.1s, not longer than --timeout).
+    #[arg(long, env = "DEPLOYER_POLL_INTERVAL", default_value = "5s", value_parser = parse_poll_interval)]
     pub poll_interval: Duration,
     #[command(flatten)]
     pub notify: NotifyArgs,
@@ -86,20 +88,36 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
+/// Flag values that parse but make no sense, refused before anything is read or called.
+fn validate(args: &Args) -> Result<(), Error> {
+    check_poll_within_timeout(args.poll_interval, args.timeout)?;
+    check_unique(
+        "--health-url",
+        args.health_urls
+            .iter()
+            .map(|u| u.trim())
+            .filter(|u| !u.is_empty()),
+    )
+}
+
+/// The rollback target. An explicit but blank target is refused: it used to fall through
+/// to "the last successful deployment", a different target than the one asked for.
 fn target(args: &Args) -> Result<Target, Error> {
+    const FIX: &str =
+        "name the target, or leave the flag out to roll back to the last successful deployment";
     if let Some(n) = args.to_revision {
         return Ok(Target::Revision(n));
     }
-    if let Some(t) = args.to_task_definition.as_deref().filter(|t| !t.is_empty()) {
+    if let Some(t) = non_blank(
+        "--to-task-definition",
+        args.to_task_definition.as_deref(),
+        FIX,
+    )? {
         return Ok(Target::TaskDefinition(t.to_string()));
     }
-    if let Some(t) = args
-        .to_image_tag
-        .as_deref()
-        .or(args.to_sha.as_deref())
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
+    let tag = non_blank("--to-image-tag", args.to_image_tag.as_deref(), FIX)?;
+    let sha = non_blank("--to-sha", args.to_sha.as_deref(), FIX)?;
+    if let Some(t) = tag.or(sha) {
         if args.to_sha.is_some() && t.len() < 7 {
             return Err(Error::BadInput(format!(
                 "--to-sha `{t}` is too short: give at least 7 characters"
@@ -294,6 +312,7 @@ pub fn undo_hint(service_key: &str, m: Option<&deployer_config::Migration>) -> O
 pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
     // Secrets first: nothing may print them.
     args.notify.mask_secrets();
+    validate(args)?;
     let cfg = load_config(&args.aws)?;
     let svc_target = resolve_service(
         cfg.as_ref(),

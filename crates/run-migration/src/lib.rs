@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use deployer_aws::cli::{
-    AwsArgs, aws_context, cancelled, expand_image, identity_line, load_config, parse_duration,
-    resolve_service, tokio_runtime,
+    AwsArgs, aws_context, cancelled, check_poll_within_timeout, expand_image, identity_line,
+    load_config, non_blank, parse_poll_interval, parse_positive_duration, resolve_service,
+    tokio_runtime,
 };
 use deployer_aws::ecs::{Ecs, short_td};
 use deployer_aws::logs::Logs;
@@ -51,10 +52,10 @@ pub struct Args {
     #[arg(long, env = "DEPLOYER_ALEMBIC", default_value = "upgrade")]
     pub alembic: String,
     /// How long the migration may run before it is stopped.
-    #[arg(long, env = "DEPLOYER_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
+    #[arg(long, env = "DEPLOYER_TIMEOUT", default_value = "30m", value_parser = parse_positive_duration)]
     pub timeout: Duration,
-    /// How often the task and its logs are read.
-    #[arg(long, env = "DEPLOYER_POLL_INTERVAL", default_value = "3s", value_parser = parse_duration)]
+    /// How often the task and its logs are read (at least 0.1s, not longer than --timeout).
+    #[arg(long, env = "DEPLOYER_POLL_INTERVAL", default_value = "3s", value_parser = parse_poll_interval)]
     pub poll_interval: Duration,
     /// Idempotency token (default: GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT-service under Actions).
     #[arg(long, env = "DEPLOYER_CLIENT_TOKEN")]
@@ -93,7 +94,45 @@ fn command(
     }
 }
 
+/// RunTask's `clientToken`: up to 64 ASCII characters from 33 to 126 (no spaces)
+/// (<https://docs.aws.amazon.com/AmazonECS/latest/APIReference/ECS_Idempotency.html>).
+fn check_client_token(token: &str) -> Result<(), Error> {
+    if token.len() > 64 || !token.bytes().all(|b| (33..=126).contains(&b)) {
+        return Err(Error::BadInput(format!(
+            "--client-token `{token}` is not a RunTask client token: use up to 64 printable ASCII characters without spaces"
+        )));
+    }
+    Ok(())
+}
+
+/// Flag values that parse but make no sense, refused before anything is read or called.
+fn validate(args: &Args) -> Result<(), Error> {
+    check_poll_within_timeout(args.poll_interval, args.timeout)?;
+    let leave_out = "give a value, or leave the flag out for the default";
+    for (flag, value) in [
+        ("--image", args.image.as_deref()),
+        ("--container", args.container.as_deref()),
+        ("--command", args.command.as_deref()),
+        ("--preset", args.preset.as_deref()),
+        ("--alembic", Some(args.alembic.as_str())),
+    ] {
+        non_blank(flag, value, leave_out)?;
+    }
+    if let Some(text) = args.image.as_deref()
+        && taskdef::parse_images(text)?.is_empty()
+    {
+        return Err(Error::BadInput(format!(
+            "--image `{text}` names no image: pass `repo:tag` or `container=repo:tag,...`"
+        )));
+    }
+    match non_blank("--client-token", args.client_token.as_deref(), leave_out)? {
+        Some(token) => check_client_token(token),
+        None => Ok(()),
+    }
+}
+
 pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
+    validate(args)?;
     let cfg = load_config(&args.aws)?;
     let target = resolve_service(
         cfg.as_ref(),

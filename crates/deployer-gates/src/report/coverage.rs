@@ -43,6 +43,10 @@ pub struct CoverageSummary {
     pub line: f64,
     /// Branch coverage, when the report measured branches.
     pub branch: Option<f64>,
+    /// How many lines (statements) the report measured, when it gives a count. `Some(0)`
+    /// means it measured nothing: the coverage gate fails on it, whatever `line` says
+    /// (tools write 100 % or "Unknown" for 0 of 0).
+    pub lines: Option<u64>,
     /// "Cobertura XML", "LCOV", "coverage.py JSON", "Istanbul JSON".
     pub format: &'static str,
 }
@@ -98,20 +102,9 @@ pub fn parse_cobertura(bytes: &[u8], origin: &str) -> Result<CoverageSummary, Re
                         Err(err(format!("{k}=\"{r}\" is outside 0–1")))
                     }
                 };
-                let line = match (n("line-rate")?, n("lines-valid")?, n("lines-covered")?) {
-                    (Some(r), _, _) => rate(r, "line-rate")?,
-                    // Without this check a mangled report (more lines covered than exist)
-                    // would measure thousands of percent and pass any threshold.
-                    (None, Some(valid), Some(covered)) if valid > 0.0 => {
-                        if !(0.0..=valid).contains(&covered) {
-                            return Err(err(format!(
-                                "lines-covered=\"{covered}\" is not between 0 and lines-valid=\"{valid}\""
-                            )));
-                        }
-                        covered / valid * 100.0
-                    }
-                    _ => return Err(err("<coverage> has no line-rate attribute".into())),
-                };
+                let (line, lines) =
+                    cobertura_line(n("line-rate")?, n("lines-valid")?, n("lines-covered")?)
+                        .map_err(err)?;
                 // coverage.py writes branch-rate="0" with branches-valid="0" when branches were not measured.
                 let branch = match (n("branch-rate")?, n("branches-valid")?) {
                     (_, Some(valid)) if valid <= 0.0 => None,
@@ -121,12 +114,55 @@ pub fn parse_cobertura(bytes: &[u8], origin: &str) -> Result<CoverageSummary, Re
                 return Ok(CoverageSummary {
                     line,
                     branch,
+                    lines,
                     format: F,
                 });
             }
             Event::Eof => return Err(err("contains no <coverage> element".into())),
             _ => {}
         }
+    }
+}
+
+/// How far `line-rate` may be from `lines-covered / lines-valid`: coverage.py rounds the
+/// rate to 4 decimals, other writers to 2; anything further apart is a contradiction.
+const RATE_TOLERANCE: f64 = 0.006;
+
+/// Line coverage (percent) and the measured line count from `<coverage>`'s attributes.
+/// The counts win when present (they are exact); a `line-rate` that contradicts them is
+/// refused instead of silently overriding them.
+fn cobertura_line(
+    rate: Option<f64>,
+    valid: Option<f64>,
+    covered: Option<f64>,
+) -> Result<(f64, Option<u64>), String> {
+    if let Some(r) = rate.filter(|r| !(0.0..=1.0).contains(r)) {
+        return Err(format!("line-rate=\"{r}\" is outside 0–1"));
+    }
+    match (rate, valid, covered) {
+        (_, Some(valid), Some(covered)) => {
+            // Without this check a mangled report (more lines covered than exist)
+            // would measure thousands of percent and pass any threshold.
+            if valid < 0.0 || !(0.0..=valid).contains(&covered) {
+                return Err(format!(
+                    "lines-covered=\"{covered}\" is not between 0 and lines-valid=\"{valid}\""
+                ));
+            }
+            if valid == 0.0 {
+                return Ok((0.0, Some(0)));
+            }
+            let counted = covered / valid;
+            if let Some(r) = rate.filter(|r| (r - counted).abs() > RATE_TOLERANCE) {
+                return Err(format!(
+                    "line-rate=\"{r}\" contradicts lines-covered=\"{covered}\" of lines-valid=\"{valid}\" ({:.2} %); the report was edited or is corrupt, regenerate it",
+                    counted * 100.0
+                ));
+            }
+            Ok((counted * 100.0, Some(valid as u64)))
+        }
+        (Some(_), Some(valid), None) if valid <= 0.0 => Ok((0.0, Some(0))),
+        (Some(r), _, _) => Ok((r * 100.0, None)),
+        _ => Err("<coverage> has no line-rate attribute".into()),
     }
 }
 
@@ -193,8 +229,10 @@ pub fn parse_lcov(bytes: &[u8], origin: &str) -> Result<CoverageSummary, ReportE
             format!("reports {hit} lines hit out of {valid}"),
         ));
     }
+    // LF:0 is a tracefile of nothing; 0 % plus `lines: Some(0)` fails the gate (it used to
+    // score 100 %).
     let line = if valid == 0 {
-        100.0
+        0.0
     } else {
         hit as f64 / valid as f64 * 100.0
     };
@@ -202,6 +240,7 @@ pub fn parse_lcov(bytes: &[u8], origin: &str) -> Result<CoverageSummary, ReportE
     Ok(CoverageSummary {
         line,
         branch,
+        lines: Some(valid),
         format: F,
     })
 }
@@ -211,26 +250,42 @@ pub fn parse_json(bytes: &[u8], origin: &str) -> Result<CoverageSummary, ReportE
     let text = text(bytes, origin, F)?;
     let value: Value = serde_json::from_str(text)
         .map_err(|e| ReportError::new(origin, F, format!("is not valid JSON: {e}")))?;
-    let num = |v: &Value, path: &[&str]| -> Option<f64> {
-        let mut cur = v;
-        for key in path {
-            cur = cur.get(key)?;
-        }
-        cur.as_f64()
-    };
     if let Some(totals) = value.get("totals") {
-        // coverage.py: `percent_covered` mixes statements and branches when branches are measured,
-        // so line coverage is statements only (like Cobertura's line-rate).
-        let line = num(totals, &["percent_statements_covered"])
-            .or_else(|| {
-                match (
-                    num(totals, &["covered_lines"]),
-                    num(totals, &["num_statements"]),
-                ) {
-                    (Some(c), Some(n)) if n > 0.0 => Some(c / n * 100.0),
-                    (Some(_), Some(_)) => Some(100.0),
-                    _ => None,
-                }
+        return check(coverage_py(totals, origin)?, origin);
+    }
+    if let Some(total) = value.get("total") {
+        return check(istanbul(total, origin)?, origin);
+    }
+    Err(ReportError::new(
+        origin,
+        F,
+        "has neither `totals` (coverage.py `coverage json`) nor `total` (Istanbul json-summary)",
+    ))
+}
+
+/// A number at `path` under `v` (serde_json never yields NaN or infinities).
+fn num(v: &Value, path: &[&str]) -> Option<f64> {
+    let mut cur = v;
+    for key in path {
+        cur = cur.get(key)?;
+    }
+    cur.as_f64()
+}
+
+/// coverage.py `coverage json`: `totals`.
+fn coverage_py(totals: &Value, origin: &str) -> Result<CoverageSummary, ReportError> {
+    const F: &str = "coverage.py JSON";
+    let statements = num(totals, &["num_statements"]);
+    // coverage.py: `percent_covered` mixes statements and branches when branches are measured,
+    // so line coverage is statements only (like Cobertura's line-rate).
+    let line = if statements.is_some_and(|n| n <= 0.0) {
+        // 0 statements: nothing was measured (coverage.py reports 100 %).
+        0.0
+    } else {
+        num(totals, &["percent_statements_covered"])
+            .or_else(|| match (num(totals, &["covered_lines"]), statements) {
+                (Some(c), Some(n)) => Some(c / n * 100.0),
+                _ => None,
             })
             .or_else(|| num(totals, &["percent_covered"]))
             .ok_or_else(|| {
@@ -239,48 +294,48 @@ pub fn parse_json(bytes: &[u8], origin: &str) -> Result<CoverageSummary, ReportE
                     F,
                     "totals has no percent_covered; is this `coverage json` output?",
                 )
-            })?;
-        let branch = match (
-            num(totals, &["covered_branches"]),
-            num(totals, &["num_branches"]),
-        ) {
-            (Some(c), Some(n)) if n > 0.0 => Some(c / n * 100.0),
-            _ => None,
-        };
-        return check(
-            CoverageSummary {
-                line,
-                branch,
-                format: "coverage.py JSON",
-            },
-            origin,
-        );
-    }
-    if let Some(total) = value.get("total") {
-        let line = num(total, &["lines", "pct"]).ok_or_else(|| {
+            })?
+    };
+    let branch = match (
+        num(totals, &["covered_branches"]),
+        num(totals, &["num_branches"]),
+    ) {
+        (Some(c), Some(n)) if n > 0.0 => Some(c / n * 100.0),
+        _ => None,
+    };
+    Ok(CoverageSummary {
+        line,
+        branch,
+        lines: statements.map(|n| n.max(0.0) as u64),
+        format: F,
+    })
+}
+
+/// Istanbul `coverage-summary.json`: `total`.
+fn istanbul(total: &Value, origin: &str) -> Result<CoverageSummary, ReportError> {
+    const F: &str = "Istanbul JSON";
+    let lines = num(total, &["lines", "total"]).map(|n| n.max(0.0) as u64);
+    // Istanbul writes `"pct": "Unknown"` (or 100) for 0 of 0 lines: nothing was measured.
+    let line = if lines == Some(0) {
+        0.0
+    } else {
+        num(total, &["lines", "pct"]).ok_or_else(|| {
             ReportError::new(origin, F, "total.lines.pct is missing or not a number")
-        })?;
-        let branch = match (
-            num(total, &["branches", "total"]),
-            num(total, &["branches", "pct"]),
-        ) {
-            (Some(t), Some(p)) if t > 0.0 => Some(p),
-            _ => None,
-        };
-        return check(
-            CoverageSummary {
-                line,
-                branch,
-                format: "Istanbul JSON",
-            },
-            origin,
-        );
-    }
-    Err(ReportError::new(
-        origin,
-        F,
-        "has neither `totals` (coverage.py `coverage json`) nor `total` (Istanbul json-summary)",
-    ))
+        })?
+    };
+    let branch = match (
+        num(total, &["branches", "total"]),
+        num(total, &["branches", "pct"]),
+    ) {
+        (Some(t), Some(p)) if t > 0.0 => Some(p),
+        _ => None,
+    };
+    Ok(CoverageSummary {
+        line,
+        branch,
+        lines,
+        format: F,
+    })
 }
 
 fn check(summary: CoverageSummary, origin: &str) -> Result<CoverageSummary, ReportError> {
@@ -330,6 +385,56 @@ mod tests {
         let s = parse(xml, "c.xml", CoverageFormat::Auto).expect("parses");
         assert!((s.line - 80.0).abs() < 1e-9);
         assert_eq!(s.branch, None);
+    }
+
+    /// Issue 16: these scored 100 % and passed any threshold.
+    #[test]
+    fn reports_of_nothing_say_they_measured_nothing() {
+        for (bytes, format) in [
+            (&b"TN:\nSF:a.py\nLF:0\nLH:0\nend_of_record\n"[..], "LCOV"),
+            (
+                br#"{"totals":{"covered_lines":0,"num_statements":0,"percent_covered":100.0,"percent_statements_covered":100.0}}"#,
+                "coverage.py JSON",
+            ),
+            (
+                br#"{"total":{"lines":{"total":0,"covered":0,"skipped":0,"pct":"Unknown"}}}"#,
+                "Istanbul JSON",
+            ),
+            (
+                br#"<coverage line-rate="1" lines-valid="0" lines-covered="0"/>"#,
+                "Cobertura XML",
+            ),
+            (br#"<coverage line-rate="1" lines-valid="0"/>"#, "Cobertura XML"),
+        ] {
+            let s = parse(bytes, "cov", CoverageFormat::Auto)
+                .unwrap_or_else(|e| panic!("{format}: {e}"));
+            assert_eq!((s.lines, s.format), (Some(0), format));
+            assert_eq!(s.line, 0.0, "{format}");
+        }
+    }
+
+    #[test]
+    fn cobertura_counts_win_and_a_contradicting_line_rate_is_refused() {
+        // coverage.py rounds the rate to 4 decimals: 5 of 6 lines is 0.8333.
+        let ok = parse_cobertura(
+            br#"<coverage line-rate="0.8333" lines-valid="6" lines-covered="5"/>"#,
+            "c.xml",
+        )
+        .expect("consistent");
+        assert!((ok.line - 500.0 / 6.0).abs() < 1e-9);
+        assert_eq!(ok.lines, Some(6));
+        let err = parse_cobertura(
+            br#"<coverage line-rate="1" lines-valid="100" lines-covered="10"/>"#,
+            "c.xml",
+        )
+        .expect_err("contradiction")
+        .to_string();
+        assert!(
+            err.contains("line-rate=\"1\" contradicts lines-covered=\"10\""),
+            "{err}"
+        );
+        let rate_only = parse_cobertura(br#"<coverage line-rate="0.9"/>"#, "c.xml").expect("ok");
+        assert_eq!(rate_only.lines, None);
     }
 
     #[test]

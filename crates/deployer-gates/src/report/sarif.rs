@@ -5,6 +5,15 @@
 //! ≥ 4 medium, > 0 low), else its `level` (or the rule's `defaultConfiguration.level`,
 //! else SARIF's default `warning`): error → high, warning → medium, note → low,
 //! none → note. Suppressed results are not counted.
+//!
+//! A log that measured nothing is recorded, not passed: no runs at all, or a run without a
+//! `results` array. SARIF 2.1.0 §3.14.23 (`run.results`): results MAY be absent only when
+//! the tool failed to start or failed to begin its analysis; "if the tool did not detect
+//! any results, results SHALL be present and SHALL be empty"
+//! (<https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html>, TC discussion:
+//! <http://lists.oasis-open.org/archives/sarif/201809/msg00049.html>). So an empty array is
+//! a clean scan and an absent one is an unknown, which fails the gate. Likewise a run whose
+//! `invocations[].executionSuccessful` is `false` (§3.20.14) did not finish its analysis.
 
 use std::collections::BTreeMap;
 
@@ -62,6 +71,11 @@ pub struct Finding {
 pub struct SarifSummary {
     pub findings: Vec<Finding>,
     pub suppressed: u64,
+    /// How many runs the log(s) held. 0: no tool's analysis is recorded.
+    pub runs: u64,
+    /// Runs that did not analyse (no `results` array, or execution not successful), each
+    /// as a sentence naming the run and the tool. Any entry fails the gate.
+    pub unmeasured: Vec<String>,
 }
 
 impl SarifSummary {
@@ -83,6 +97,8 @@ impl SarifSummary {
     pub fn merge(&mut self, other: SarifSummary) {
         self.findings.extend(other.findings);
         self.suppressed += other.suppressed;
+        self.runs = self.runs.saturating_add(other.runs);
+        self.unmeasured.extend(other.unmeasured);
     }
 }
 
@@ -114,7 +130,13 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<SarifSummary, ReportError> {
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        let Some(results) = run.get("results") else {
+        summary.runs += 1;
+        if let Some(why) = not_analysed(run) {
+            summary
+                .unmeasured
+                .push(format!("{origin} runs[{r}] ({tool}) {why}"));
+        }
+        let Some(results) = run.get("results").filter(|v| !v.is_null()) else {
             continue;
         };
         let results = results
@@ -187,16 +209,55 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<SarifSummary, ReportError> {
     Ok(summary)
 }
 
+/// Why a run did not analyse, when it did not (see the module comment).
+fn not_analysed(run: &Value) -> Option<&'static str> {
+    let failed = run
+        .get("invocations")
+        .and_then(Value::as_array)
+        .is_some_and(|inv| {
+            inv.iter()
+                .any(|i| i.get("executionSuccessful").and_then(Value::as_bool) == Some(false))
+        });
+    if failed {
+        return Some(
+            "reports executionSuccessful: false: the tool did not finish its analysis; see its invocation notifications",
+        );
+    }
+    match run.get("results") {
+        None | Some(Value::Null) => Some(
+            "has no `results` array: per SARIF 2.1.0 the tool failed to start or to begin its analysis (a clean scan writes `\"results\": []`)",
+        ),
+        Some(_) => None,
+    }
+}
+
+/// A `security-severity` score must be a CVSS-style number from 0.0 to 10.0 (GitHub code
+/// scanning: <https://docs.github.com/en/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning#reportingdescriptor-object>);
+/// `"NaN"` compares false with every threshold and used to rank as a mere note.
+fn score_in_range(score: f64, raw: &str) -> Result<f64, String> {
+    if score.is_finite() && (0.0..=10.0).contains(&score) {
+        Ok(score)
+    } else {
+        Err(format!(
+            "properties.security-severity {raw} is not a score from 0.0 to 10.0"
+        ))
+    }
+}
+
 fn severity_of(result: &Value, rule: Option<&Value>) -> Result<Severity, String> {
     let score = |v: &Value| -> Result<Option<f64>, String> {
         match v.pointer("/properties/security-severity") {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => Ok(n.as_f64()),
+            Some(Value::Number(n)) => n
+                .as_f64()
+                .map(|f| score_in_range(f, &n.to_string()))
+                .transpose(),
             Some(Value::String(s)) => s
                 .trim()
                 .parse::<f64>()
-                .map(Some)
-                .map_err(|_| format!("properties.security-severity {s:?} is not a number")),
+                .map_err(|_| format!("properties.security-severity {s:?} is not a number"))
+                .and_then(|f| score_in_range(f, &format!("{s:?}")))
+                .map(Some),
             Some(other) => Err(format!(
                 "properties.security-severity {other} is not a number"
             )),
@@ -251,6 +312,76 @@ mod tests {
         assert_eq!(s.suppressed, 1);
         assert_eq!(s.findings[3].location.as_deref(), Some("a.py:3"));
         assert_eq!(s.at_or_above(Severity::High).len(), 1);
+    }
+
+    fn log(runs: &str) -> Vec<u8> {
+        format!(r#"{{"version":"2.1.0","runs":{runs}}}"#).into_bytes()
+    }
+
+    /// SARIF 2.1.0 §3.14.23: absent results = the tool did not analyse; empty = clean.
+    #[test]
+    fn runs_without_results_or_without_success_are_unmeasured() {
+        let none = parse(&log("[]"), "s.sarif").expect("parses");
+        assert_eq!((none.runs, none.unmeasured.len()), (0, 0));
+        let clean = parse(
+            &log(r#"[{"tool":{"driver":{"name":"bandit"}},"results":[]}]"#),
+            "s.sarif",
+        )
+        .expect("parses");
+        assert_eq!((clean.runs, clean.unmeasured.len()), (1, 0));
+        for (runs, words) in [
+            (
+                r#"[{"tool":{"driver":{"name":"bandit"}}}]"#,
+                "no `results` array",
+            ),
+            (
+                r#"[{"tool":{"driver":{"name":"bandit"}},"results":null}]"#,
+                "no `results` array",
+            ),
+            (
+                r#"[{"tool":{"driver":{"name":"bandit"}},"invocations":[{"executionSuccessful":false}],"results":[]}]"#,
+                "executionSuccessful: false",
+            ),
+        ] {
+            let s = parse(&log(runs), "s.sarif").expect("parses");
+            assert_eq!(s.runs, 1);
+            assert_eq!(s.unmeasured.len(), 1, "{runs}");
+            assert!(
+                s.unmeasured[0].contains("s.sarif runs[0] (bandit)")
+                    && s.unmeasured[0].contains(words),
+                "{:?}",
+                s.unmeasured
+            );
+        }
+    }
+
+    #[test]
+    fn security_severity_outside_0_to_10_is_refused() {
+        for score in [
+            r#""NaN""#,
+            r#""inf""#,
+            r#""-Infinity""#,
+            r#""11""#,
+            "-1",
+            "10.5",
+        ] {
+            let runs = format!(
+                r#"[{{"results":[{{"ruleId":"R","properties":{{"security-severity":{score}}}}}]}}]"#
+            );
+            let err = parse(&log(&runs), "s.sarif").expect_err(score).to_string();
+            assert!(
+                err.contains("not a score from 0.0 to 10.0"),
+                "{score}: {err}"
+            );
+        }
+        let runs = r#"[{"results":[{"ruleId":"R","properties":{"security-severity":"10.0"}}]}]"#;
+        assert_eq!(
+            parse(&log(runs), "s.sarif")
+                .expect("10 is critical")
+                .findings[0]
+                .severity,
+            Severity::Critical
+        );
     }
 
     #[test]
