@@ -253,8 +253,61 @@ pub fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Failed(format!("cannot start the async runtime: {e}")))
 }
 
-/// Resolves when SIGINT or SIGTERM arrives (workflow cancelled).
+/// The first cancellation signal, once one has arrived (see [`listen_for_cancellation`]).
+static CANCELLATION: std::sync::OnceLock<tokio::sync::watch::Receiver<Option<&'static str>>> =
+    std::sync::OnceLock::new();
+
+/// Catches SIGINT and SIGTERM (a cancelled workflow) from now on, for [`cancelled`].
+///
+/// The commands that clean up on cancellation call this as soon as their runtime exists:
+/// until a handler is installed, SIGINT ends the process on the spot with no report and
+/// nothing cleaned up, and tokio installs one only when first asked. A signal that comes
+/// before the command listens is kept, and [`cancelled`] resolves at once when it does.
+/// Commands that have nothing to clean up do not call it, so a signal still ends them.
+pub fn listen_for_cancellation(rt: &tokio::runtime::Runtime) {
+    let _inside = rt.enter();
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    if CANCELLATION.set(rx).is_err() {
+        return; // already listening
+    }
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut interrupt), Ok(mut terminate)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        rt.spawn(async move {
+            let name = tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+            };
+            let _ = tx.send(Some(name));
+            // Keep the sender: a dropped one would end `cancelled` without a signal.
+            std::future::pending::<()>().await;
+        });
+    }
+    #[cfg(not(unix))]
+    rt.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = tx.send(Some("SIGINT"));
+        }
+        std::future::pending::<()>().await;
+    });
+}
+
+/// Resolves when SIGINT or SIGTERM arrives (workflow cancelled), or at once when one came
+/// since [`listen_for_cancellation`]. Without that call it listens from its first poll.
 pub async fn cancelled() -> &'static str {
+    if let Some(rx) = CANCELLATION.get() {
+        let mut rx = rx.clone();
+        return match rx.wait_for(Option::is_some).await {
+            Ok(signal) => signal.unwrap_or("SIGTERM"),
+            Err(_) => std::future::pending().await,
+        };
+    }
     #[cfg(unix)]
     {
         let mut term =

@@ -203,6 +203,15 @@ async fn drain(
     Ok(total)
 }
 
+/// `f`'s output if it is ready now, without waiting for it.
+async fn already<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {
+    tokio::select! {
+        biased;
+        out = f => Some(out),
+        () = std::future::ready(()) => None,
+    }
+}
+
 /// Runs the migration and waits; `cancel` resolves when the workflow is cancelled.
 pub async fn run_migration(
     ecs: &Ecs,
@@ -212,6 +221,7 @@ pub async fn run_migration(
     cancel: impl std::future::Future<Output = &'static str>,
 ) -> Result<MigrationReport> {
     let started = Instant::now();
+    let mut cancel = std::pin::pin!(cancel);
     let svc = ecs.describe_service(&req.cluster, &req.service).await?;
     let (td_arn, td) = migrate_definition(ecs, req, &svc.task_definition).await?;
     let container = watched_container(&td, req.container.as_deref())?;
@@ -258,6 +268,12 @@ pub async fn run_migration(
             run = run.client_token(token);
         }
     }
+    // A workflow cancelled before the task was started: start nothing.
+    if let Some(why) = already(&mut cancel).await {
+        return Err(Error::Failed(format!(
+            "the workflow was cancelled ({why}) before the migration task was started: nothing ran"
+        )));
+    }
     let out = run
         .send()
         .await
@@ -285,7 +301,6 @@ pub async fn run_migration(
     }
     let mut token: Option<String> = None;
     let mut lines = LogTail::default();
-    let mut cancel = std::pin::pin!(cancel);
     let mut last_status = String::new();
     let mut last_print = Instant::now();
     let task: TaskInfo = loop {

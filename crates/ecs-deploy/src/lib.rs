@@ -4,8 +4,8 @@ use std::time::{Duration, SystemTime};
 
 use deployer_aws::cli::{
     AwsArgs, aws_context, cancelled, check_poll_within_timeout, check_unique, expand_image,
-    identity_line, load_config, non_blank, parse_duration, parse_poll_interval,
-    parse_positive_duration, resolve_service, tokio_runtime,
+    identity_line, listen_for_cancellation, load_config, non_blank, parse_duration,
+    parse_poll_interval, parse_positive_duration, resolve_service, tokio_runtime,
 };
 use deployer_aws::deploy::{
     Cancel, DeployReport, DeployRequest, OnFailure, Source, Status, assign_images,
@@ -431,6 +431,7 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
     args.notify.mask_secrets();
     let (mut reqs, mut subjects) = requests(args)?;
     let rt = tokio_runtime()?;
+    listen_for_cancellation(&rt);
     let (reports, identity) = rt.block_on(async {
         let cfg = load_config(&args.aws)?;
         let ctx = aws_context(&args.aws, cfg.as_ref()).await?;

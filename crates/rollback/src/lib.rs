@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use deployer_aws::cli::{
     AwsArgs, aws_context, cancelled, check_poll_within_timeout, check_unique, identity_line,
-    load_config, non_blank, parse_poll_interval, parse_positive_duration, resolve_service,
-    tokio_runtime,
+    listen_for_cancellation, load_config, non_blank, parse_poll_interval, parse_positive_duration,
+    resolve_service, tokio_runtime,
 };
 use deployer_aws::deploy::{DeployRequest, OnFailure, Source, deploy_service, wait_rollback};
 use deployer_aws::ecs::{Ecs, short_td};
@@ -339,6 +339,7 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
         .notify
         .environment_url(cfg.as_ref(), args.aws.environment.as_deref());
     let rt = tokio_runtime()?;
+    listen_for_cancellation(&rt);
     let warning =
         "database migrations are NOT rolled back: the schema stays as the newest migration left it"
             .to_string();

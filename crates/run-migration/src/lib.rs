@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use deployer_aws::cli::{
     AwsArgs, aws_context, cancelled, check_poll_within_timeout, expand_image, identity_line,
-    load_config, non_blank, parse_poll_interval, parse_positive_duration, resolve_service,
-    tokio_runtime,
+    listen_for_cancellation, load_config, non_blank, parse_poll_interval, parse_positive_duration,
+    resolve_service, tokio_runtime,
 };
 use deployer_aws::ecs::{Ecs, short_td};
 use deployer_aws::logs::Logs;
@@ -171,6 +171,7 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
         client_token,
     };
     let rt = tokio_runtime()?;
+    listen_for_cancellation(&rt);
     let result = rt.block_on(async {
         let ctx = aws_context(&args.aws, cfg.as_ref()).await?;
         if let Some(id) = identity_line(&ctx).await {

@@ -106,3 +106,70 @@ fn cancelled_mid_task(by: CancelBy) {
     });
     assert_eq!(stopping, 1);
 }
+
+/// A signal that comes while run-migration is still reading the service (before it listens
+/// in its wait loop) is not lost and does not kill it on the spot: no task is started, the
+/// run exits 1 and says so. Before the handlers were installed at start, SIGINT here ended
+/// the process by the signal with no report.
+#[test]
+fn cancelled_before_the_task_starts_starts_nothing() {
+    let sim = ecs_sim::spawn(SimConfig {
+        scenario: Scenario::from_yaml(
+            "images:\n  \"repo/api:v2\": {kind: exits, start-after: 1, after: 6000, exit-code: 0, logs: [\"migrating\"]}\n",
+        )
+        .expect("s"),
+        time_scale: 10.0,
+        seed: 3,
+    })
+    .expect("sim");
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    rt.block_on(async {
+        let ctx = deployer_aws::testing::context(&sim.endpoint()).await;
+        let ecs = Ecs::new(&ctx.config);
+        deployer_aws::testing::create_service(&ecs, "shop", "api", "repo/api:v1", 1, false, 200)
+            .await;
+    });
+    let reads_before = sim.call_count("DescribeServices");
+    // The service read takes 3 s: the signal comes while run-migration waits for it.
+    sim.set_faults(Faults {
+        latency_ms: 3_000,
+        operations: vec!["DescribeServices".into()],
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().expect("dir");
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_run-migration"));
+    c.current_dir(dir.path())
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", sim.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("GITHUB_OUTPUT", dir.path().join("out"))
+        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary.md"))
+        .args([
+            "--cluster",
+            "shop",
+            "--service",
+            "api",
+            "--image",
+            "repo/api:v2",
+            "--command",
+            "./migrate",
+        ]);
+    let mut run = Running::spawn(c, dir.path());
+    run.wait_until("run-migration reads the service", |_| {
+        sim.call_count("DescribeServices") > reads_before
+    });
+    run.signal("INT");
+    let run = run.finish();
+    sim.set_faults(Faults::default());
+    let text = &run.text;
+    assert_eq!(run.code, Some(1), "exit 1, not killed by the signal: {text}");
+    assert!(
+        text.contains(
+            "the workflow was cancelled (SIGINT) before the migration task was started: nothing ran"
+        ),
+        "{text}"
+    );
+    assert_eq!(sim.call_count("RunTask"), 0, "no task may be started");
+}
