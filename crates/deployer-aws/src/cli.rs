@@ -303,7 +303,9 @@ pub fn listen_for_cancellation(rt: &tokio::runtime::Runtime) {
 pub async fn cancelled() -> &'static str {
     if let Some(rx) = CANCELLATION.get() {
         let mut rx = rx.clone();
-        return match rx.wait_for(Option::is_some).await {
+        // Copied out at once: the guard `wait_for` returns must not live across an await.
+        let signal = rx.wait_for(Option::is_some).await.map(|s| *s);
+        return match signal {
             Ok(signal) => signal.unwrap_or("SIGTERM"),
             Err(_) => std::future::pending().await,
         };
