@@ -296,7 +296,8 @@ pub fn parse(message: &str) -> Result<ConventionalCommit, ParseError> {
     let breaking_footer = footers
         .iter()
         .find(|f| is_breaking_token(&f.token))
-        .map(|f| f.value.trim().to_string());
+        // `BREAKING-CHANGE #text`: the `#` is the separator here, not part of what breaks.
+        .map(|f| f.value.trim_start_matches('#').trim().to_string());
     let release_as = footers
         .iter()
         .rev()
@@ -376,6 +377,12 @@ mod tests {
         assert_eq!(c.body.as_deref(), Some("Some body."));
         assert_eq!(c.footers.len(), 2);
         assert!(p("fix: y\n\nBREAKING-CHANGE: synonym").breaking);
+        assert_eq!(
+            p("fix: y\n\nBREAKING-CHANGE #node 10 is required")
+                .breaking_description
+                .as_deref(),
+            Some("node 10 is required")
+        );
         assert!(!p("fix: y\n\nbreaking change: lower case is not the token").breaking);
         assert!(!p("fix: y\n\nBreaking-Change: mixed case").breaking);
     }

@@ -498,3 +498,6 @@ fn an_empty_repository_says_no_commits_yet() {
     assert_eq!(res.code, 2, "{}", res.log);
     assert!(res.log.contains("has no commits yet"), "{}", res.log);
 }
+
+#[path = "cli/fixtures.rs"]
+mod fixtures;
