@@ -786,10 +786,12 @@ fn walk_since(
     roots: &HashSet<Oid>,
     paths: Option<&PathFilter>,
 ) -> Result<Walked, VersionError> {
-    if let Some(walked) = walk_linear(repo, head, last_final, roots, paths)? {
+    // One probe, so one object store, for the whole walk.
+    let probe = paths.map(|f| diff::PathProbe::open(repo, f)).transpose()?;
+    if let Some(walked) = walk_linear(repo, head, last_final, roots, probe.as_ref())? {
         return Ok(walked);
     }
-    walk_graph(repo, head, last_final, roots, paths)
+    walk_graph(repo, head, last_final, roots, probe.as_ref())
 }
 
 /// A commit as [`walk_linear`] reads it: parents and message straight from the object.
@@ -832,7 +834,7 @@ fn walk_linear(
     head: Oid,
     last_final: Option<&VersionTag>,
     roots: &HashSet<Oid>,
-    paths: Option<&PathFilter>,
+    paths: Option<&diff::PathProbe<'_>>,
 ) -> Result<Option<Walked>, VersionError> {
     let odb = repo
         .odb()
@@ -863,11 +865,10 @@ fn walk_linear(
         }
         gathered.hit_boundary |= shallow_root;
         next = parents.first().copied();
-        if let Some(filter) = paths {
-            let files = diff::changed_files(repo, next, id)?;
-            if !files.iter().any(|f| f.paths().any(|p| filter.is_match(p))) {
-                continue;
-            }
+        if let Some(probe) = paths
+            && !probe.touches(next, id)?
+        {
+            continue;
         }
         gathered.add(id, &raw.message, Parents::One);
     }
@@ -883,7 +884,7 @@ fn walk_graph(
     head: Oid,
     last_final: Option<&VersionTag>,
     roots: &HashSet<Oid>,
-    paths: Option<&PathFilter>,
+    paths: Option<&diff::PathProbe<'_>>,
 ) -> Result<Walked, VersionError> {
     let mut walk = repo
         .revwalk()
@@ -915,14 +916,13 @@ fn walk_graph(
         } else {
             Parents::One
         };
-        if let Some(filter) = paths {
+        if let Some(probe) = paths {
             let parent = if roots.contains(&id) {
                 None
             } else {
                 commit.parent_id(0).ok()
             };
-            let files = diff::changed_files(repo, parent, id)?;
-            if !files.iter().any(|f| f.paths().any(|p| filter.is_match(p))) {
+            if !probe.touches(parent, id)? {
                 continue;
             }
         }
@@ -1250,11 +1250,8 @@ mod tests {
         let head = r.commit_file("svc/e", "1", "feat(svc)!: three\n\nBREAKING CHANGE: gone");
         let none = HashSet::new();
         let filter = PathFilter::new(&["svc/**"]).expect("filter");
-        for (last, paths) in [
-            (Some(&tag), None),
-            (None, None),
-            (Some(&tag), Some(&filter)),
-        ] {
+        let probe = diff::PathProbe::open(&r.repo, &filter).expect("probe");
+        for (last, paths) in [(Some(&tag), None), (None, None), (Some(&tag), Some(&probe))] {
             let linear = walk_linear(&r.repo, head, last, &none, paths)
                 .expect("walk")
                 .expect("a chain");
