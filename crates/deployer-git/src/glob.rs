@@ -128,9 +128,7 @@ impl Patterns {
             .filter(|(_, negate)| !**negate)
             .map(|(glob, _)| {
                 let text = glob.glob();
-                let end = text
-                    .find(|c| matches!(c, '*' | '?' | '[' | '{' | '\\'))
-                    .unwrap_or(text.len());
+                let end = text.find(['*', '?', '[', '{', '\\']).unwrap_or(text.len());
                 text[..end].to_string()
             })
             .collect()
