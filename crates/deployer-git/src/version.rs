@@ -345,19 +345,30 @@ pub struct ReleaseCommit {
 }
 
 impl ReleaseCommit {
-    /// True when `self`, a merge, says nothing `other`, a commit it may have brought in,
-    /// does not: same type, scope and description (ignoring the ` (#12)` of a pull
-    /// request title), a bump at least as high, and no `Release-As:` or revert of its
-    /// own. The bump is a maximum, so dropping such a merge changes only the changelog,
-    /// where the change would otherwise be listed twice.
-    fn repeated_by(&self, other: &ReleaseCommit) -> bool {
-        !other.merge
-            && self.release_as.is_none()
+    /// What makes two commits the same changelog line: type, scope and description
+    /// (without the ` (#12)` GitHub appends to a pull request's title).
+    fn line_key(&self) -> (&str, Option<&str>, &str) {
+        (
+            &self.kind,
+            self.scope.as_deref(),
+            without_pr_number(&self.description),
+        )
+    }
+
+    /// True when `self`, a merge, says nothing that a commit it may have brought in does
+    /// not: the same changelog line (`lines`: the highest bump per line of the non-merge
+    /// commits) with a bump at least as high, and no `Release-As:` or revert of its own.
+    /// The bump is a maximum, so dropping such a merge changes only the changelog, where
+    /// the change would otherwise be listed twice.
+    fn repeated_in(
+        &self,
+        lines: &std::collections::HashMap<(&str, Option<&str>, &str), Bump>,
+    ) -> bool {
+        self.release_as.is_none()
             && self.reverts.is_none()
-            && self.kind == other.kind
-            && self.scope == other.scope
-            && without_pr_number(&self.description) == without_pr_number(&other.description)
-            && other.bump() >= self.bump()
+            && lines
+                .get(&self.line_key())
+                .is_some_and(|&bump| bump >= self.bump())
     }
 
     /// `None` for commits that do not matter to the release (see the type's doc).
@@ -512,9 +523,17 @@ impl Gathered {
         let mut cancelled = self.cancelled.into_iter();
         let mut commits = self.commits;
         commits.retain(|_| !cancelled.next().unwrap_or(false));
+        // The highest bump per changelog line among the non-merge commits, so that each
+        // merge is checked in one look-up (a history of pull-request-title merges would
+        // otherwise compare every merge with every commit).
+        let mut lines: std::collections::HashMap<_, Bump> = std::collections::HashMap::new();
+        for c in commits.iter().filter(|c| !c.merge) {
+            let bump = lines.entry(c.line_key()).or_insert(Bump::None);
+            *bump = (*bump).max(c.bump());
+        }
         let duplicates: Vec<bool> = commits
             .iter()
-            .map(|c| c.merge && commits.iter().any(|b| c.repeated_by(b)))
+            .map(|c| c.merge && c.repeated_in(&lines))
             .collect();
         let mut duplicates = duplicates.into_iter();
         commits.retain(|_| !duplicates.next().unwrap_or(false));
