@@ -303,7 +303,33 @@ fn semver_release(opts: &Options, res: &mut Results) -> Result<Option<Sample>, B
         Target::RatioAtMost(1.5),
     ));
 
-    let origin_url = format!("file://{}", hist.origin.display());
+    peer_rows(
+        opts,
+        res,
+        (&hist.work, &hist.origin),
+        "",
+        &row,
+        &mut versions,
+    )?;
+    res.notes.push(format!(
+        "Computed next versions (expected {}: the history has one breaking change since {}): {}.",
+        hist.expected,
+        hist.last_tag,
+        versions.join(", ")
+    ));
+    Ok(Some(ours))
+}
+
+/// The peers' rows on one history (`suffix` tells their logs apart between histories).
+fn peer_rows(
+    opts: &Options,
+    res: &mut Results,
+    (work, origin): (&Path, &Path),
+    suffix: &str,
+    row: &dyn Fn(String, Value, Target) -> Row,
+    versions: &mut Vec<String>,
+) -> Result<(), BenchError> {
+    let origin_url = format!("file://{}", origin.display());
     let peers: [(&str, &str, Option<&PathBuf>, Vec<String>); 3] = [
         (
             "git-cliff",
@@ -337,20 +363,21 @@ fn semver_release(opts: &Options, res: &mut Results) -> Result<Option<Sample>, B
         let value = if let Some(note) = opts.peer_note(tool) {
             Value::Missing(note)
         } else if let Some(p) = path.filter(|p| p.exists()) {
-            let spec = Spec::new(p.clone(), &hist.work).args(args);
+            let spec = Spec::new(p.clone(), work).args(args);
             let peer_opts = Options {
                 timeout: opts.peer_timeout,
                 ..opts.clone()
             };
             let opts = &peer_opts;
-            let s = opts.measure(tool, &spec, &|| {}, &mut res.notes)?;
+            let name = format!("{tool}{suffix}");
+            let s = opts.measure(&name, &spec, &|| {}, &mut res.notes)?;
             if s.timed_out() {
                 res.notes.push(format!(
                     "`{shown}` did not finish within {} s (`--peer-timeout`) and was stopped: it is reported as timed out rather than waited for.",
                     opts.timeout.as_secs()
                 ));
             }
-            let log = read(&opts.log_dir().join(format!("{tool}.log")));
+            let log = read(&opts.log_dir().join(format!("{name}.log")));
             let found = match tool {
                 "semantic-release" => log
                     .lines()
@@ -361,23 +388,115 @@ fn semver_release(opts: &Options, res: &mut Results) -> Result<Option<Sample>, B
             versions.push(format!("{tool} {}", found.unwrap_or_else(|| "?".into())));
             if tool == "semantic-release" && !s.all_ok() {
                 Value::Missing(format!(
-                    "skipped: does not run offline against a local repository (see target/bench-cache/logs/{tool}.log)"
+                    "skipped: does not run offline against a local repository (see target/bench-cache/logs/{name}.log)"
                 ))
             } else {
-                opts.value(tool, &s)
+                opts.value(&name, &s)
             }
         } else {
             Value::Missing("skipped: not installed (run scripts/bench)".into())
         };
         res.rows.push(row(shown.into(), value, Target::FasterThan));
     }
+    Ok(())
+}
+
+/// semver-release on the real-shaped history (issue 21): the whole-repository walk
+/// against `git log --format=%B`, and `--service api` against `git log --name-only --
+/// services/api/`, each with the peers.
+fn semver_release_real(opts: &Options, res: &mut Results) -> Result<(), BenchError> {
+    let t = Instant::now();
+    say("generating the real-shaped history (cached after the first run) ...");
+    let hist = history::real::generate(&opts.cache, opts.seed, opts.scale)?;
+    say(&format!("  ready in {:.1} s", t.elapsed().as_secs_f64()));
+    let workload = hist.describe();
+    let scratch = Scratch::new(&opts.cache, "semver-release-real")?;
+    let reset = || scratch.reset();
+    let ours_spec = |extra: &[&str]| {
+        scratch.actions_env(
+            Spec::new(opts.bin("semver-release"), &hist.work)
+                .args(["--dry-run", "--repo"])
+                .arg(hist.work.display().to_string())
+                .args(extra.iter().map(|a| a.to_string())),
+        )
+    };
+    let mut versions = Vec::new();
+    // The whole repository.
+    let ours = opts.measure(
+        "semver-release-real",
+        &ours_spec(&[]),
+        &reset,
+        &mut res.notes,
+    )?;
+    let ours_value = opts.value("semver-release-real", &ours);
+    versions.push(format!(
+        "semver-release {}",
+        output_value(&read(&scratch.output()), "version").unwrap_or_else(|| "?".into())
+    ));
+    let range = format!("{}..HEAD", hist.last_tag);
+    let floor_spec = Spec::new("git", &hist.work).args(["log", "--format=%B", range.as_str()]);
+    let floor = opts.measure("git-log-real", &floor_spec, &|| {}, &mut res.notes)?;
+    let row = |baseline: String, value: Value, target: Target| Row {
+        what: "semver-release (`--dry-run`), real-shaped history".into(),
+        workload: workload.clone(),
+        deployer: ours_value.clone(),
+        baseline: Some((baseline, value)),
+        target,
+    };
+    res.rows.push(row(
+        format!("git log --format=%B {range}"),
+        opts.value("git-log-real", &floor),
+        Target::RatioAtMost(1.5),
+    ));
+    peer_rows(
+        opts,
+        res,
+        (&hist.work, &hist.origin),
+        "-real",
+        &row,
+        &mut versions,
+    )?;
+    // One service of the monorepo.
+    let service = history::real::SERVICE;
+    let ours = opts.measure(
+        "semver-release-service",
+        &ours_spec(&["--service", service]),
+        &reset,
+        &mut res.notes,
+    )?;
+    let ours_value = opts.value("semver-release-service", &ours);
+    versions.push(format!(
+        "semver-release --service {service} {}",
+        output_value(&read(&scratch.output()), "version").unwrap_or_else(|| "?".into())
+    ));
+    let range = format!("{}..HEAD", hist.last_service_tag);
+    let path = hist.service_path();
+    let floor_spec = Spec::new("git", &hist.work).args([
+        "log",
+        "--name-only",
+        "--format=%B",
+        range.as_str(),
+        "--",
+        path.as_str(),
+    ]);
+    let floor = opts.measure("git-log-service", &floor_spec, &|| {}, &mut res.notes)?;
+    res.rows.push(Row {
+        what: format!("semver-release `--service {service}` (`--dry-run`), real-shaped history"),
+        workload: workload.clone(),
+        deployer: ours_value.clone(),
+        baseline: Some((
+            format!("git log --name-only --format=%B {range} -- {path}"),
+            opts.value("git-log-service", &floor),
+        )),
+        target: Target::RatioAtMost(2.0),
+    });
     res.notes.push(format!(
-        "Computed next versions (expected {}: the history has one breaking change since {}): {}.",
-        hist.expected,
+        "Real-shaped history: computed next versions (expected a major: one breaking change, in a merge commit's footer or a squash/rebase commit, since {} and {}): {}.",
         hist.last_tag,
+        hist.last_service_tag,
         versions.join(", ")
     ));
-    Ok(Some(ours))
+    Ok(())
 }
 
 fn footprint(
@@ -443,10 +562,10 @@ pub fn run(opts: &Options) -> Result<Results, BenchError> {
             .push("The git rows were skipped (--skip-git).".into());
         (None, None)
     } else {
-        (
-            detect_changes(opts, &mut res)?,
-            semver_release(opts, &mut res)?,
-        )
+        let dc = detect_changes(opts, &mut res)?;
+        let sr = semver_release(opts, &mut res)?;
+        semver_release_real(opts, &mut res)?;
+        (dc, sr)
     };
     let fp = if opts.skip_ecs {
         res.notes

@@ -219,6 +219,322 @@ pub fn generate(cache: &Path, seed: u64, scale: Scale) -> Result<History, BenchE
     })
 }
 
+/// A history shaped like a real project's (issue 21), where the linear one above is not:
+/// pull requests merged in each of GitHub's three modes, a monorepo of services, and
+/// thousands of tags (release tags and per-service tags).
+pub mod real {
+    use std::path::{Path, PathBuf};
+
+    use crate::BenchError;
+    use crate::rng::Rng;
+    use crate::workload::{self, FastImport, Scale};
+
+    /// Pull requests at full scale (about 2.8 commits each with the merge commits).
+    pub const PULL_REQUESTS: usize = 8_000;
+    /// The last third of the pull requests is not released yet: the range walked.
+    pub const UNRELEASED_SHARE: usize = 3;
+    /// A release tag every this many pull requests, before the unreleased range.
+    pub const RELEASE_EVERY: usize = 4;
+    /// The first is the one whose `--service` walk is measured.
+    pub const SERVICES: [&str; 8] = [
+        "api", "web", "worker", "billing", "search", "auth", "notify", "gateway",
+    ];
+    /// The service whose `--service` walk is measured.
+    pub const SERVICE: &str = SERVICES[0];
+    const DIRS: usize = 6;
+    const FILES: usize = 25;
+    pub const GENERATOR_VERSION: u32 = 1;
+
+    #[derive(Debug, Clone)]
+    pub struct RealHistory {
+        pub work: PathBuf,
+        pub origin: PathBuf,
+        /// The last `v…` tag and the last `api-v…` tag.
+        pub last_tag: String,
+        pub last_service_tag: String,
+        pub commits: usize,
+        pub tags: usize,
+        pub pull_requests: usize,
+    }
+
+    impl RealHistory {
+        pub fn describe(&self) -> String {
+            format!(
+                "real-shaped history: {} commits from {} pull requests (merge commits with default and PR-title subjects, squash and rebase merges), a monorepo of {} services, {} tags",
+                crate::monorepo::thousands(self.commits),
+                crate::monorepo::thousands(self.pull_requests),
+                SERVICES.len(),
+                crate::monorepo::thousands(self.tags)
+            )
+        }
+
+        /// The paths `--service api` counts, as `git log -- <paths>` takes them.
+        pub fn service_path(&self) -> String {
+            format!("services/{SERVICE}/")
+        }
+    }
+
+    fn file(service: &str, dir: usize, f: usize) -> String {
+        format!("services/{service}/src/m{dir}/file_{f:02}.rs")
+    }
+
+    fn title(rng: &mut Rng, n: usize, breaking: bool) -> String {
+        let kinds = [
+            "feat", "fix", "fix", "chore", "docs", "refactor", "perf", "test",
+        ];
+        let kind = *rng.pick(&kinds);
+        let bang = if breaking { "!" } else { "" };
+        let scope = *rng.pick(&SERVICES);
+        format!("{kind}({scope}){bang}: change number {n}")
+    }
+
+    /// One pull request's branch commits: (message, files changed).
+    fn branch_commits(rng: &mut Rng, pr: usize, service: &str) -> Vec<(String, Vec<String>)> {
+        let count = 1 + rng.below(4);
+        (0..count)
+            .map(|c| {
+                let message = if rng.chance(30) {
+                    format!("wip {pr}.{c}\n")
+                } else {
+                    format!("{}\n", title(rng, pr * 10 + c, false))
+                };
+                let files = (0..1 + rng.below(3))
+                    .map(|_| file(service, rng.below(DIRS), rng.below(FILES)))
+                    .collect();
+                (message, files)
+            })
+            .collect()
+    }
+
+    struct Generator {
+        fi: FastImport,
+        rng: Rng,
+        main: u64,
+        tags: usize,
+        versions: [(u64, u64); SERVICES.len() + 1],
+    }
+
+    impl Generator {
+        fn touch(&mut self, files: &[String], n: usize) -> Result<(), BenchError> {
+            for f in files {
+                self.fi.modify(
+                    f,
+                    format!("// {f}\npub const REV: usize = {n};\n").as_bytes(),
+                )?;
+            }
+            Ok(())
+        }
+
+        /// Pull request `pr` touching `service`, merged in one of GitHub's three modes.
+        fn pull_request(
+            &mut self,
+            pr: usize,
+            service: &str,
+            breaking: bool,
+        ) -> Result<(), BenchError> {
+            let commits = branch_commits(&mut self.rng, pr, service);
+            let pr_title = title(&mut self.rng, pr, breaking);
+            let all_files: Vec<String> = commits.iter().flat_map(|(_, f)| f.clone()).collect();
+            let footer = if breaking {
+                "\n\nBREAKING CHANGE: the old endpoints are gone.\n\nClients must move to the new ones."
+            } else {
+                ""
+            };
+            // The breaking change must be visible to every tool: not in the body of a
+            // `Merge pull request #…` commit, which no tool parses.
+            let mode = match self.rng.below(100) {
+                m if breaking && m < 45 => 50,
+                m => m,
+            };
+            match mode {
+                // Merge commit (default subject, or the PR title when the repository is
+                // set to use it), on top of the branch.
+                mode @ 0..60 => {
+                    let mut tip = self.main;
+                    for (message, files) in &commits {
+                        tip = self.fi.commit_on("topic", Some(tip), None, message)?;
+                        self.touch(files, pr)?;
+                    }
+                    let message = if mode < 45 {
+                        format!(
+                            "Merge pull request #{pr} from org/topic-{pr}\n\n{pr_title}{footer}\n"
+                        )
+                    } else {
+                        format!("{pr_title} (#{pr}){footer}\n")
+                    };
+                    self.main = self
+                        .fi
+                        .commit_on("main", Some(self.main), Some(tip), &message)?;
+                    self.touch(&all_files, pr)?;
+                }
+                // Squash and merge: one commit titled like the pull request.
+                60..85 => {
+                    let bullets: String = commits.iter().map(|(m, _)| format!("* {m}")).collect();
+                    let message = format!("{pr_title} (#{pr})\n\n{bullets}{footer}\n");
+                    self.main = self.fi.commit_on("main", Some(self.main), None, &message)?;
+                    self.touch(&all_files, pr)?;
+                }
+                // Rebase and merge: the branch's commits land on main one by one.
+                _ => {
+                    let last = commits.len() - 1;
+                    for (i, (message, files)) in commits.iter().enumerate() {
+                        let message = if breaking && i == last {
+                            format!("{pr_title}{footer}\n")
+                        } else {
+                            message.clone()
+                        };
+                        self.main = self.fi.commit_on("main", Some(self.main), None, &message)?;
+                        self.touch(files, pr)?;
+                    }
+                }
+            }
+            Ok(())
+        }
+
+        /// The next patch (every 10th a minor) of `slot` (0 = the whole repository).
+        fn next_version(&mut self, slot: usize) -> String {
+            let (minor, patch) = &mut self.versions[slot];
+            if (*patch + 1) % 10 == 0 {
+                *minor += 1;
+                *patch = 0;
+            } else {
+                *patch += 1;
+            }
+            format!("1.{minor}.{patch}")
+        }
+
+        fn tag(&mut self, name: &str) -> Result<(), BenchError> {
+            self.tags += 1;
+            let main = self.main;
+            self.fi.tag(name, main, &format!("Release {name}\n"))
+        }
+    }
+
+    fn config() -> String {
+        let mut yml = String::from("services:\n");
+        for s in SERVICES {
+            yml.push_str(&format!(
+                "  {s}:\n    paths: ['services/{s}/**']\n    tag-prefix: {s}-v\n"
+            ));
+        }
+        yml
+    }
+
+    fn import(dir: &Path, seed: u64, prs: usize) -> Result<(RealHistory, u64), BenchError> {
+        let mut fi = FastImport::start(dir)?;
+        let main = fi.commit("chore: initial commit\n")?;
+        fi.modify(".github/deployer.yml", config().as_bytes())?;
+        fi.modify("cog.toml", b"tag_prefix = \"v\"\n")?;
+        for s in SERVICES {
+            for d in 0..DIRS {
+                for f in 0..FILES {
+                    let p = file(s, d, f);
+                    fi.modify(&p, format!("// {p}\n").as_bytes())?;
+                }
+            }
+        }
+        let mut g = Generator {
+            fi,
+            rng: Rng::new(seed),
+            main,
+            tags: 0,
+            versions: [(0, 0); SERVICES.len() + 1],
+        };
+        g.tag("v1.0.0")?;
+        for s in SERVICES {
+            g.tag(&format!("{s}-v1.0.0"))?;
+        }
+        let released = prs - prs / UNRELEASED_SHARE;
+        let breaking_at = released + (prs - released) / 2;
+        let (mut last_tag, mut last_service_tag) =
+            ("v1.0.0".to_string(), format!("{SERVICE}-v1.0.0"));
+        for pr in 1..=prs {
+            // The breaking change is in the measured service, so both walks find it.
+            let slot = match g.rng.below(SERVICES.len()) {
+                _ if pr == breaking_at => 0,
+                n => n,
+            };
+            let service = SERVICES[slot];
+            g.pull_request(pr, service, pr == breaking_at)?;
+            if pr > released {
+                continue;
+            }
+            // Service tags as the service's changes are released; release tags on a cadence.
+            if g.rng.chance(50) {
+                let name = format!("{service}-v{}", g.next_version(slot + 1));
+                g.tag(&name)?;
+                if service == SERVICE {
+                    last_service_tag = name;
+                }
+            }
+            if pr % RELEASE_EVERY == 0 {
+                last_tag = format!("v{}", g.next_version(0));
+                let name = last_tag.clone();
+                g.tag(&name)?;
+            }
+        }
+        let tags = g.tags;
+        let commits = g.fi.finish()? as usize;
+        let history = RealHistory {
+            work: PathBuf::new(),
+            origin: PathBuf::new(),
+            last_tag,
+            last_service_tag,
+            commits,
+            tags,
+            pull_requests: prs,
+        };
+        Ok((history, commits as u64))
+    }
+
+    /// Generates (or reuses from `cache`) the real-shaped history for `seed` and `scale`.
+    pub fn generate(cache: &Path, seed: u64, scale: Scale) -> Result<RealHistory, BenchError> {
+        let dir = workload::cache_dir(cache, "real-history", GENERATOR_VERSION, seed, scale);
+        let prs = scale.of(PULL_REQUESTS, 12);
+        let origin = dir.join("origin.git");
+        let work = dir.join("work");
+        let meta_path = dir.join("meta.json");
+        if let Ok(text) = std::fs::read_to_string(&meta_path)
+            && let Ok(meta) = serde_json::from_str::<serde_json::Value>(&text)
+            && let (Some(last_tag), Some(service_tag), Some(commits), Some(tags)) = (
+                meta["last_tag"].as_str(),
+                meta["last_service_tag"].as_str(),
+                meta["commits"].as_u64(),
+                meta["tags"].as_u64(),
+            )
+        {
+            return Ok(RealHistory {
+                work,
+                origin,
+                last_tag: last_tag.into(),
+                last_service_tag: service_tag.into(),
+                commits: commits as usize,
+                tags: tags as usize,
+                pull_requests: prs,
+            });
+        }
+        workload::fresh_dir(&dir)?;
+        workload::git(&dir, &["init", "-q", "--bare", "-b", "main", "origin.git"])?;
+        let (mut history, _) = import(&origin, seed, prs)?;
+        workload::git(&origin, &["update-ref", "-d", "refs/heads/topic"])?;
+        workload::pack(&origin)?;
+        workload::git(&dir, &["clone", "-q", "origin.git", "work"])?;
+        workload::git(&work, &["pack-refs", "--all"])?;
+        let meta = serde_json::json!({
+            "last_tag": history.last_tag,
+            "last_service_tag": history.last_service_tag,
+            "commits": history.commits,
+            "tags": history.tags,
+            "seed": seed,
+            "scale": scale.0,
+        });
+        workload::write_file(&meta_path, meta.to_string().as_bytes())?;
+        history.work = work;
+        history.origin = origin;
+        Ok(history)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,5 +576,40 @@ mod tests {
         let c = tempfile::tempdir().expect("tmp");
         let hc = generate(c.path(), 8, scale).expect("generate");
         assert_ne!(head(&hc), head(&ha));
+    }
+
+    #[test]
+    fn the_real_shaped_history_has_merges_of_each_mode_tags_and_services() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let h = real::generate(tmp.path(), 7, Scale(0.01)).expect("generate");
+        let git = |args: &[&str]| workload::git(&h.work, args).expect("git");
+        let merges: usize = git(&["rev-list", "--merges", "--count", "HEAD"])
+            .parse()
+            .expect("n");
+        assert!(merges > 10, "{merges} merges");
+        let subjects = git(&["log", "--format=%s", "--merges"]);
+        assert!(
+            subjects
+                .lines()
+                .any(|l| l.starts_with("Merge pull request #"))
+        );
+        assert!(
+            subjects
+                .lines()
+                .any(|l| !l.starts_with("Merge ") && l.ends_with(')'))
+        );
+        let tags = git(&["tag", "--list"]);
+        assert_eq!(tags.lines().count(), h.tags);
+        assert!(tags.lines().any(|t| t == h.last_tag.as_str()));
+        assert!(tags.lines().any(|t| t == h.last_service_tag.as_str()));
+        let commits: usize = git(&["rev-list", "--count", "HEAD"]).parse().expect("n");
+        assert_eq!(commits, h.commits);
+        let since = git(&["log", "--format=%B", &format!("{}..HEAD", h.last_tag)]);
+        assert!(
+            since.contains("BREAKING CHANGE:"),
+            "a breaking change to find"
+        );
+        assert!(git(&["ls-files"]).contains(".github/deployer.yml"));
+        assert!(git(&["branch", "--list", "topic"]).is_empty());
     }
 }

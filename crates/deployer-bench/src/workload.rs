@@ -122,6 +122,36 @@ impl FastImport {
         Ok(mark)
     }
 
+    /// Starts a commit on `branch` with explicit parents: `from` (the first parent; the
+    /// branch's tip when `None`) and `merge` (a second parent, for a merge commit). The
+    /// tree starts as the first parent's: a merge must repeat the changes it brings in.
+    pub fn commit_on(
+        &mut self,
+        branch: &str,
+        from: Option<u64>,
+        merge: Option<u64>,
+        message: &str,
+    ) -> Result<u64, BenchError> {
+        self.mark += 1;
+        self.commits += 1;
+        self.clock += 60;
+        let mark = self.mark;
+        write!(
+            self.out,
+            "commit refs/heads/{branch}\nmark :{mark}\nauthor {IDENT} {t} +0000\ncommitter {IDENT} {t} +0000\n",
+            t = self.clock
+        )
+        .map_err(Self::io)?;
+        self.data(message.as_bytes())?;
+        if let Some(from) = from {
+            writeln!(self.out, "from :{from}").map_err(Self::io)?;
+        }
+        if let Some(merge) = merge {
+            writeln!(self.out, "merge :{merge}").map_err(Self::io)?;
+        }
+        Ok(mark)
+    }
+
     pub fn modify(&mut self, path: &str, content: &[u8]) -> Result<(), BenchError> {
         writeln!(self.out, "M 100644 inline {path}").map_err(Self::io)?;
         self.data(content)

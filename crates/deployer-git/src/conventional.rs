@@ -2,13 +2,16 @@
 //!
 //! * Header `type(scope)!: description`; type and scope are case-insensitive (the type
 //!   is lower-cased), `!` marks a breaking change for **any** type.
-//! * Footers are git-trailer style (`Token: value` or `Token #value`) in the final
-//!   paragraphs of the message; a value runs until the next token. `BREAKING CHANGE`
-//!   (uppercase, the only token allowed a space) and its synonym `BREAKING-CHANGE` mark
-//!   a breaking change; `breaking change:` in lower case does not (spec rule 15).
+//! * Footers are `Token: value` or `Token #value` (spec rules 8–9): the trailing
+//!   paragraphs that each open with a token, and everything from a paragraph that opens
+//!   with a `BREAKING CHANGE` footer on; a value runs, across lines and paragraphs, until
+//!   the next token. `BREAKING CHANGE` (uppercase, the only token allowed a space) and its
+//!   synonym `BREAKING-CHANGE` mark a breaking change; `breaking change:` in lower case
+//!   does not (spec rule 15).
 //! * `Release-As: x.y.z` (any case, optional `v`) forces the next version.
-//! * Reverts: `revert: …` and git's default `Revert "…"` subject are both parsed as type
-//!   `revert`, with the reverted SHA taken from "This reverts commit <sha>.".
+//! * Reverts: `revert: …`, git's default `Revert "…"` subject and git 2.47's `Reapply "…"`
+//!   (a revert of a revert) are parsed as type `revert`, with the reverted SHA taken
+//!   from "This reverts commit <sha>.".
 //! * `fixup!`, `squash!`, `amend!` and merge subjects are not conventional.
 
 use serde::Serialize;
@@ -111,6 +114,16 @@ fn reverted_sha(message: &str) -> Option<String> {
     (sha.len() >= 7).then_some(sha)
 }
 
+/// The quoted subject of a revert git wrote: `Revert "<subject>"`, and `Reapply
+/// "<subject>"`, which git 2.47+ writes when reverting a revert (both name the commit
+/// they undo in "This reverts commit <sha>.").
+fn git_revert_subject(header: &str) -> Option<&str> {
+    ["Revert \"", "Reapply \""]
+        .iter()
+        .find_map(|p| header.strip_prefix(p))
+        .and_then(|r| r.strip_suffix('"'))
+}
+
 /// Splits `Token: value` / `Token #value`; returns None when `line` does not start a footer.
 fn footer_start(line: &str) -> Option<(String, String)> {
     for special in ["BREAKING CHANGE", "BREAKING-CHANGE"] {
@@ -136,6 +149,76 @@ fn footer_start(line: &str) -> Option<(String, String)> {
     }
     rest.strip_prefix(" #")
         .map(|v| (token.to_string(), format!("#{v}")))
+}
+
+/// The message after the header, split into paragraphs (runs of non-blank lines).
+fn paragraphs<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<Vec<&'a str>> {
+    let mut paragraphs: Vec<Vec<&str>> = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    for line in lines {
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                paragraphs.push(std::mem::take(&mut current));
+            }
+        } else {
+            current.push(line);
+        }
+    }
+    if !current.is_empty() {
+        paragraphs.push(current);
+    }
+    paragraphs
+}
+
+fn is_breaking_token(token: &str) -> bool {
+    token == "BREAKING CHANGE" || token == "BREAKING-CHANGE"
+}
+
+/// Where the footers begin: the earliest of (a) the first paragraph that opens with a
+/// `BREAKING CHANGE:`/`BREAKING-CHANGE:` footer and (b) the trailing run of paragraphs
+/// that each open with a footer token.
+///
+/// (a) is Conventional Commits 1.0 rule 9: a footer's value "MAY contain spaces and
+/// newlines, and parsing MUST terminate when the next valid footer token/separator pair
+/// is observed", so prose paragraphs after a breaking footer continue its value instead
+/// of hiding it (semantic-release's own history writes `BREAKING CHANGE:` and then an
+/// explanation; conventional-commits-parser, which its commit analyzer uses, reads the
+/// note up to the next keyword). The breaking token is uppercase only (rule 15), so it
+/// cannot be confused with prose. (b) keeps an ordinary paragraph such as `Note: …`
+/// followed by prose in the body, as git's trailer rules do for other tokens.
+fn footer_section(paragraphs: &[Vec<&str>]) -> usize {
+    let opens_footer = |p: &Vec<&str>| p.first().and_then(|l| footer_start(l));
+    let mut trailing = paragraphs.len();
+    for i in (0..paragraphs.len()).rev() {
+        if opens_footer(&paragraphs[i]).is_none() {
+            break;
+        }
+        trailing = i;
+    }
+    let breaking = paragraphs
+        .iter()
+        .position(|p| opens_footer(p).is_some_and(|(token, _)| is_breaking_token(&token)));
+    breaking.map_or(trailing, |b| b.min(trailing))
+}
+
+/// Footers from their paragraphs: a line that starts a footer opens one; any other line
+/// continues the value of the footer before it (a new paragraph after a blank line).
+fn parse_footers(paragraphs: &[Vec<&str>]) -> Vec<Footer> {
+    let mut footers: Vec<Footer> = Vec::new();
+    for paragraph in paragraphs {
+        for (n, line) in paragraph.iter().enumerate() {
+            match footer_start(line) {
+                Some((token, value)) => footers.push(Footer { token, value }),
+                None => {
+                    if let Some(last) = footers.last_mut() {
+                        last.value.push_str(if n == 0 { "\n\n" } else { "\n" });
+                        last.value.push_str(line);
+                    }
+                }
+            }
+        }
+    }
+    footers
 }
 
 fn parse_header(header: &str) -> Result<(String, Option<String>, bool, String), ParseError> {
@@ -196,66 +279,25 @@ pub fn parse(message: &str) -> Result<ConventionalCommit, ParseError> {
     {
         return Err(ParseError::Fixup);
     }
-    let (kind, scope, bang, description) = if let Some(inner) = header
-        .strip_prefix("Revert \"")
-        .and_then(|r| r.strip_suffix('"'))
-    {
+    let (kind, scope, bang, description) = if let Some(inner) = git_revert_subject(header) {
         ("revert".to_string(), None, false, inner.to_string())
     } else {
         parse_header(header)?
     };
 
-    // Paragraphs after the header.
-    let rest: Vec<&str> = lines.collect();
-    let mut paragraphs: Vec<Vec<&str>> = Vec::new();
-    let mut current: Vec<&str> = Vec::new();
-    for line in rest {
-        if line.trim().is_empty() {
-            if !current.is_empty() {
-                paragraphs.push(std::mem::take(&mut current));
-            }
-        } else {
-            current.push(line);
-        }
-    }
-    if !current.is_empty() {
-        paragraphs.push(current);
-    }
-    // The footer section: the earliest paragraph from which every paragraph starts with a token.
-    let mut footer_from = paragraphs.len();
-    for i in (0..paragraphs.len()).rev() {
-        if paragraphs[i]
-            .first()
-            .is_some_and(|l| footer_start(l).is_some())
-        {
-            footer_from = i;
-        } else {
-            break;
-        }
-    }
+    let paragraphs = paragraphs(lines);
+    let footer_from = footer_section(&paragraphs);
     let body = paragraphs[..footer_from]
         .iter()
         .map(|p| p.join("\n"))
         .collect::<Vec<_>>()
         .join("\n\n");
-    let mut footers: Vec<Footer> = Vec::new();
-    for paragraph in &paragraphs[footer_from..] {
-        for line in paragraph {
-            match footer_start(line) {
-                Some((token, value)) => footers.push(Footer { token, value }),
-                None => {
-                    if let Some(last) = footers.last_mut() {
-                        last.value.push('\n');
-                        last.value.push_str(line);
-                    }
-                }
-            }
-        }
-    }
+    let footers = parse_footers(&paragraphs[footer_from..]);
     let breaking_footer = footers
         .iter()
-        .find(|f| f.token == "BREAKING CHANGE" || f.token == "BREAKING-CHANGE")
-        .map(|f| f.value.trim().to_string());
+        .find(|f| is_breaking_token(&f.token))
+        // `BREAKING-CHANGE #text`: the `#` is the separator here, not part of what breaks.
+        .map(|f| f.value.trim_start_matches('#').trim().to_string());
     let release_as = footers
         .iter()
         .rev()
@@ -335,6 +377,12 @@ mod tests {
         assert_eq!(c.body.as_deref(), Some("Some body."));
         assert_eq!(c.footers.len(), 2);
         assert!(p("fix: y\n\nBREAKING-CHANGE: synonym").breaking);
+        assert_eq!(
+            p("fix: y\n\nBREAKING-CHANGE #node 10 is required")
+                .breaking_description
+                .as_deref(),
+            Some("node 10 is required")
+        );
         assert!(!p("fix: y\n\nbreaking change: lower case is not the token").breaking);
         assert!(!p("fix: y\n\nBreaking-Change: mixed case").breaking);
     }
@@ -347,6 +395,42 @@ mod tests {
             c.body.as_deref(),
             Some("Note: this paragraph\n\nis followed by prose.")
         );
+    }
+
+    #[test]
+    fn prose_after_a_breaking_footer_continues_it() {
+        // semantic-release's history: the footer, then a paragraph that explains it.
+        let c = p(
+            "perf: use git tag --merge\n\nBREAKING CHANGE: Git 2.7.1 or higher is now required\n\nThe --merge option was added in Git 2.7.1.",
+        );
+        assert!(c.breaking);
+        assert_eq!(c.bump(), Bump::Major);
+        assert_eq!(
+            c.breaking_description.as_deref(),
+            Some(
+                "Git 2.7.1 or higher is now required\n\nThe --merge option was added in Git 2.7.1."
+            )
+        );
+        assert_eq!(c.body, None);
+        // A body before it stays the body; a later token ends the value (rule 9).
+        let c = p("feat: x\n\nWhy.\n\nBREAKING-CHANGE: gone\n\nmore prose\n\nRefs: #4\n\ntail");
+        assert_eq!(c.body.as_deref(), Some("Why."));
+        assert_eq!(
+            c.footers,
+            vec![
+                Footer {
+                    token: "BREAKING-CHANGE".into(),
+                    value: "gone\n\nmore prose".into()
+                },
+                Footer {
+                    token: "Refs".into(),
+                    value: "#4\n\ntail".into()
+                }
+            ]
+        );
+        // Lower case is prose, not the token (rule 15): prose after it stays the body.
+        let c = p("fix: y\n\nbreaking change: no\n\nprose");
+        assert!(!c.breaking && c.footers.is_empty());
     }
 
     #[test]
@@ -372,6 +456,16 @@ mod tests {
             Some("0123456789abcdef0123456789abcdef01234567")
         );
         assert_eq!(c.bump(), Bump::Patch);
+        let c = p("Revert \"Revert \"feat: add x\"\"\n\nThis reverts commit abcdef1.");
+        assert_eq!(
+            (c.kind.as_str(), c.description.as_str()),
+            ("revert", "Revert \"feat: add x\"")
+        );
+        let c = p("Reapply \"feat: add x\"\n\nThis reverts commit abcdef2.");
+        assert_eq!(
+            (c.kind.as_str(), c.reverts.as_deref()),
+            ("revert", Some("abcdef2"))
+        );
         assert_eq!(
             p("revert: undo y\n\nThis reverts commit abcdef1.")
                 .reverts

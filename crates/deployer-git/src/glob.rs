@@ -117,6 +117,23 @@ impl Patterns {
         &self.patterns
     }
 
+    /// The literal start of each positive pattern, up to its first glob character
+    /// (`services/api/**` → `services/api/`). A path can match only if it starts with
+    /// one of them (exclusions only take matches away), so a walk of the trees can skip
+    /// every directory no prefix leads into.
+    pub fn literal_prefixes(&self) -> Vec<String> {
+        self.globs
+            .iter()
+            .zip(&self.negate)
+            .filter(|(_, negate)| !**negate)
+            .map(|(glob, _)| {
+                let text = glob.glob();
+                let end = text.find(['*', '?', '[', '{', '\\']).unwrap_or(text.len());
+                text[..end].to_string()
+            })
+            .collect()
+    }
+
     /// Compiles these patterns into a filter of their own.
     pub fn compile(self) -> Result<PathFilter, GlobError> {
         Ok(PathFilter {
@@ -222,6 +239,19 @@ impl FilterSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_prefixes_stop_at_the_first_glob_character() {
+        let p = Patterns::parse(&[
+            "services/api/",
+            "libs/*/src/**",
+            "!services/api/tmp/**",
+            "*.md",
+            "a\\*b",
+        ])
+        .expect("patterns");
+        assert_eq!(p.literal_prefixes(), ["services/api/", "libs/", "", "a"]);
+    }
 
     fn f(p: &[&str]) -> PathFilter {
         PathFilter::new(p).expect("valid")

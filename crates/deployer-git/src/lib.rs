@@ -36,6 +36,11 @@ pub enum GitError {
     },
     #[error("{0}")]
     BadRevision(String),
+    /// HEAD is unborn: `git init` and nothing committed yet.
+    #[error(
+        "the repository at {path} has no commits yet, so there is nothing to look at. Commit first, or point --repo at the checkout that has the history"
+    )]
+    NoCommits { path: String },
     #[error("`git {args}` failed: {message}")]
     Cli { args: String, message: String },
     /// Objects a diff needs are absent and no remote promises them.
@@ -56,7 +61,7 @@ impl GitError {
 impl Classify for GitError {
     fn kind(&self) -> ErrorKind {
         match self {
-            GitError::BadRevision(_) => ErrorKind::BadInput,
+            GitError::BadRevision(_) | GitError::NoCommits { .. } => ErrorKind::BadInput,
             _ => ErrorKind::Failed,
         }
     }

@@ -68,6 +68,10 @@ pub enum VersionError {
     )]
     ShallowHistory { prefix: String, detail: String },
     #[error(
+        "HEAD is already released as `{tag}` (this is a re-run), but this shallow clone lacks the history back to {previous} that the release's changelog is made from. Fix: check out with full history and tags, e.g. `actions/checkout` with `fetch-depth: 0`"
+    )]
+    ShallowRerun { tag: String, previous: String },
+    #[error(
         "commit {sha} has `Release-As: {value}`, which is not a SemVer version (e.g. `Release-As: 1.0.0`)"
     )]
     BadReleaseAs { sha: String, value: String },
@@ -198,6 +202,23 @@ pub enum Decision {
     NoRelease { current: Option<Version> },
 }
 
+/// The first final version, before any is released: the configured initial version, or
+/// the version already being pre-released when that is higher (`v1.0.0-rc.1` exists:
+/// the next is 1.0.0, or 1.0.0-rc.2 with the label). Nothing is released yet, so no
+/// change can be more than that version: semantic-release does the same on a
+/// pre-release channel. Basing on the initial version instead would go *down* from the
+/// pre-release (0.1.0 after 1.0.0-rc.1).
+fn first_version(initial: &Version, existing: &[Version]) -> Version {
+    let cores = existing
+        .iter()
+        .filter(|v| !v.pre.is_empty())
+        .map(|v| Version::new(v.major, v.minor, v.patch));
+    std::iter::once(initial.clone())
+        .chain(cores)
+        .max_by(|a, b| a.cmp_precedence(b))
+        .unwrap_or_else(|| initial.clone())
+}
+
 /// Decides the next version.
 pub fn next_version(input: &VersionInput<'_>) -> Result<Decision, VersionError> {
     if let Some(label) = input.prerelease {
@@ -247,7 +268,7 @@ pub fn next_version(input: &VersionInput<'_>) -> Result<Decision, VersionError> 
         });
     } else {
         match input.last_final {
-            None => input.initial.clone(),
+            None => first_version(input.initial, input.existing),
             Some(current) => bump_version(current, input.bump),
         }
     };
@@ -319,9 +340,37 @@ pub struct ReleaseCommit {
     pub release_as: Option<Box<str>>,
     /// For reverts: the SHA named in "This reverts commit <sha>".
     pub reverts: Option<Box<str>>,
+    /// A merge commit whose own message is conventional.
+    pub merge: bool,
 }
 
 impl ReleaseCommit {
+    /// What makes two commits the same changelog line: type, scope and description
+    /// (without the ` (#12)` GitHub appends to a pull request's title).
+    fn line_key(&self) -> (&str, Option<&str>, &str) {
+        (
+            &self.kind,
+            self.scope.as_deref(),
+            without_pr_number(&self.description),
+        )
+    }
+
+    /// True when `self`, a merge, says nothing that a commit it may have brought in does
+    /// not: the same changelog line (`lines`: the highest bump per line of the non-merge
+    /// commits) with a bump at least as high, and no `Release-As:` or revert of its own.
+    /// The bump is a maximum, so dropping such a merge changes only the changelog, where
+    /// the change would otherwise be listed twice.
+    fn repeated_in(
+        &self,
+        lines: &std::collections::HashMap<(&str, Option<&str>, &str), Bump>,
+    ) -> bool {
+        self.release_as.is_none()
+            && self.reverts.is_none()
+            && lines
+                .get(&self.line_key())
+                .is_some_and(|&bump| bump >= self.bump())
+    }
+
     /// `None` for commits that do not matter to the release (see the type's doc).
     fn of(id: Oid, commit: ConventionalCommit) -> Option<Self> {
         if commit.bump() == Bump::None && commit.release_as.is_none() && commit.reverts.is_none() {
@@ -337,6 +386,7 @@ impl ReleaseCommit {
             breaking,
             release_as: commit.release_as.map(Into::into),
             reverts: commit.reverts.map(Into::into),
+            merge: false,
         })
     }
 
@@ -393,7 +443,7 @@ impl IgnoredCommit {
 
 /// Commits gathered by a walk (newest first), with reverts paired as they are met: a
 /// revert is always newer than the commit it reverts, so by the time that commit is
-/// walked its revert is already known.
+/// walked its revert is already known, and so is whether that revert was itself undone.
 #[derive(Debug, Default)]
 struct Gathered {
     commits: Vec<ReleaseCommit>,
@@ -407,11 +457,26 @@ struct Gathered {
     top_seen: bool,
 }
 
+/// What kind of commit [`Gathered::add`] is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parents {
+    One,
+    /// A merge commit: it counts when its own message is conventional (GitHub's "create
+    /// a merge commit" can write the pull request's title, `feat!: new API (#12)`), as it
+    /// does for git-cliff, cog and semantic-release; otherwise (`Merge pull request #…`)
+    /// it is skipped silently, since the commits it brings in are walked themselves.
+    Merge,
+}
+
 impl Gathered {
-    fn add(&mut self, id: Oid, message: &str) {
+    fn add(&mut self, id: Oid, message: &str, parents: Parents) {
+        let undone = self.undone_by(id);
         let parsed = match conventional::parse(message) {
             Ok(parsed) => parsed,
+            Err(_) if parents == Parents::Merge => return,
             Err(_) => {
+                // A revert of a commit that is not conventional (`Update README`, a
+                // `fixup!`) undoes nothing a release would list: both drop out.
                 self.ignored.push(IgnoredCommit {
                     id,
                     subject: message.lines().next().unwrap_or("").to_string(),
@@ -420,34 +485,58 @@ impl Gathered {
             }
         };
         self.conventional += 1;
-        let hex = id.to_string();
-        let target_of = self
-            .pending_reverts
-            .iter()
-            .position(|(sha, _)| hex.starts_with(&**sha));
-        let kept = ReleaseCommit::of(id, parsed);
-        let index = kept.as_ref().map(|_| self.commits.len());
-        if let Some(commit) = kept {
-            if let Some(sha) = &commit.reverts {
-                self.pending_reverts.push((sha.clone(), self.commits.len()));
-            }
-            self.commits.push(commit);
-            self.cancelled.push(false);
+        let Some(mut commit) = ReleaseCommit::of(id, parsed) else {
+            return;
+        };
+        commit.merge = parents == Parents::Merge;
+        if let Some(sha) = &commit.reverts {
+            self.pending_reverts.push((sha.clone(), self.commits.len()));
         }
-        if let Some(p) = target_of {
-            let (_, revert) = self.pending_reverts.remove(p);
-            self.cancelled[revert] = true;
-            if let Some(i) = index {
-                self.cancelled[i] = true;
-            }
-        }
+        self.commits.push(commit);
+        self.cancelled.push(undone);
     }
 
-    /// The commits that count: cancelled reverts and their targets dropped.
+    /// True when a revert walked before (newer than) `id` undoes it and is not itself
+    /// undone; that revert is then cancelled with it. Pairing this way is right in any
+    /// nesting: `Revert "Revert "feat: x""` (or git 2.47's `Reapply "feat: x"`) cancels
+    /// the first revert, which then cancels nothing, so `feat: x` counts again.
+    fn undone_by(&mut self, id: Oid) -> bool {
+        let hex = id.to_string();
+        let mut undone = false;
+        let cancelled = &mut self.cancelled;
+        self.pending_reverts.retain(|(sha, revert)| {
+            if !hex.starts_with(&**sha) {
+                return true;
+            }
+            if !undone && !cancelled[*revert] {
+                cancelled[*revert] = true;
+                undone = true;
+            }
+            false
+        });
+        undone
+    }
+
+    /// The commits that count: cancelled reverts and their targets dropped, and merge
+    /// commits whose changelog line a branch commit already gives.
     fn into_walked(self) -> Walked {
         let mut cancelled = self.cancelled.into_iter();
         let mut commits = self.commits;
         commits.retain(|_| !cancelled.next().unwrap_or(false));
+        // The highest bump per changelog line among the non-merge commits, so that each
+        // merge is checked in one look-up (a history of pull-request-title merges would
+        // otherwise compare every merge with every commit).
+        let mut lines: std::collections::HashMap<_, Bump> = std::collections::HashMap::new();
+        for c in commits.iter().filter(|c| !c.merge) {
+            let bump = lines.entry(c.line_key()).or_insert(Bump::None);
+            *bump = (*bump).max(c.bump());
+        }
+        let duplicates: Vec<bool> = commits
+            .iter()
+            .map(|c| c.merge && c.repeated_in(&lines))
+            .collect();
+        let mut duplicates = duplicates.into_iter();
+        commits.retain(|_| !duplicates.next().unwrap_or(false));
         Walked {
             commits,
             conventional: self.conventional,
@@ -456,6 +545,19 @@ impl Gathered {
             top_seen: self.top_seen,
         }
     }
+}
+
+/// A description without the ` (#123)` GitHub appends to a pull request's title.
+fn without_pr_number(description: &str) -> &str {
+    let trimmed = description.trim_end();
+    if let Some(open) = trimmed.rfind(" (#")
+        && let Some(number) = trimmed[open + 3..].strip_suffix(')')
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+    {
+        return &trimmed[..open];
+    }
+    trimmed
 }
 
 /// The result of [`plan`].
@@ -574,6 +676,9 @@ pub fn plan(
         walked = walk_since(repo, head, last_final.as_ref(), &roots, paths)?;
     }
 
+    if shallow && walked.hit_boundary {
+        shallow_rerun(&tags, head, prerelease, last_final.as_ref())?;
+    }
     if shallow && (walked.hit_boundary || tags.is_empty()) {
         let detail = if tags.is_empty() {
             format!(" (no `{prefix}<version>` tags were fetched)")
@@ -635,6 +740,34 @@ pub fn plan(
     })
 }
 
+/// On a shallow clone whose walk hit the boundary: when HEAD already carries the tag a
+/// re-run would answer, say so (the plain "history is not all here" error reads as if
+/// the version itself could not be found).
+fn shallow_rerun(
+    tags: &[VersionTag],
+    head: Oid,
+    prerelease: Option<&str>,
+    last_final: Option<&VersionTag>,
+) -> Result<(), VersionError> {
+    let on_head = tags.iter().rev().find(|t| {
+        t.commit == head
+            && match prerelease {
+                None => t.version.pre.is_empty(),
+                Some(label) => t.version.pre.as_str().starts_with(label),
+            }
+    });
+    match on_head {
+        None => Ok(()),
+        Some(tag) => Err(VersionError::ShallowRerun {
+            tag: tag.name.clone(),
+            previous: last_final.map_or_else(
+                || "the release before it (whose tag is not here either)".to_string(),
+                |t| format!("`{}`", t.name),
+            ),
+        }),
+    }
+}
+
 /// At most this many ignored commits are listed in an error; the rest are counted.
 const IGNORED_LISTED: usize = 50;
 
@@ -672,10 +805,12 @@ fn walk_since(
     roots: &HashSet<Oid>,
     paths: Option<&PathFilter>,
 ) -> Result<Walked, VersionError> {
-    if let Some(walked) = walk_linear(repo, head, last_final, roots, paths)? {
+    // One probe, so one object store, for the whole walk.
+    let probe = paths.map(|f| diff::PathProbe::open(repo, f)).transpose()?;
+    if let Some(walked) = walk_linear(repo, head, last_final, roots, probe.as_ref())? {
         return Ok(walked);
     }
-    walk_graph(repo, head, last_final, roots, paths)
+    walk_graph(repo, head, last_final, roots, probe.as_ref())
 }
 
 /// A commit as [`walk_linear`] reads it: parents and message straight from the object.
@@ -718,7 +853,7 @@ fn walk_linear(
     head: Oid,
     last_final: Option<&VersionTag>,
     roots: &HashSet<Oid>,
-    paths: Option<&PathFilter>,
+    paths: Option<&diff::PathProbe<'_>>,
 ) -> Result<Option<Walked>, VersionError> {
     let odb = repo
         .odb()
@@ -749,13 +884,12 @@ fn walk_linear(
         }
         gathered.hit_boundary |= shallow_root;
         next = parents.first().copied();
-        if let Some(filter) = paths {
-            let files = diff::changed_files(repo, next, id)?;
-            if !files.iter().any(|f| f.paths().any(|p| filter.is_match(p))) {
-                continue;
-            }
+        if let Some(probe) = paths
+            && !probe.touches(next, id)?
+        {
+            continue;
         }
-        gathered.add(id, &raw.message);
+        gathered.add(id, &raw.message, Parents::One);
     }
     if stop.is_some() && !gathered.top_seen {
         return Ok(None);
@@ -769,7 +903,7 @@ fn walk_graph(
     head: Oid,
     last_final: Option<&VersionTag>,
     roots: &HashSet<Oid>,
-    paths: Option<&PathFilter>,
+    paths: Option<&diff::PathProbe<'_>>,
 ) -> Result<Walked, VersionError> {
     let mut walk = repo
         .revwalk()
@@ -796,27 +930,42 @@ fn walk_graph(
         {
             gathered.top_seen = true;
         }
-        if commit.parent_count() > 1 {
-            continue; // merge commit: its branch commits are walked on their own
-        }
-        if let Some(filter) = paths {
+        let parents = if commit.parent_count() > 1 {
+            Parents::Merge
+        } else {
+            Parents::One
+        };
+        if let Some(probe) = paths {
             let parent = if roots.contains(&id) {
                 None
             } else {
                 commit.parent_id(0).ok()
             };
-            let files = diff::changed_files(repo, parent, id)?;
-            if !files.iter().any(|f| f.paths().any(|p| filter.is_match(p))) {
+            if !probe.touches(parent, id)? {
                 continue;
             }
         }
-        gathered.add(id, &String::from_utf8_lossy(commit.message_bytes()));
+        gathered.add(
+            id,
+            &String::from_utf8_lossy(commit.message_bytes()),
+            parents,
+        );
     }
     Ok(gathered.into_walked())
 }
 
 /// Resolves a revision (`HEAD`, a SHA, a branch) to a commit id.
 pub fn resolve(repo: &Repository, rev: &str) -> Result<Oid, GitError> {
+    // An unborn HEAD (nothing committed yet) fails to resolve with "reference
+    // 'refs/heads/main' not found", which reads like a typo in the revision.
+    if repo
+        .head()
+        .is_err_and(|e| e.code() == git2::ErrorCode::UnbornBranch)
+    {
+        return Err(GitError::NoCommits {
+            path: crate::cli_dir(repo).display().to_string(),
+        });
+    }
     repo.revparse_single(rev)
         .and_then(|o| o.peel_to_commit())
         .map(|c| c.id())
@@ -996,6 +1145,25 @@ mod tests {
     }
 
     #[test]
+    fn pre_release_only_histories_base_on_the_pre_release() {
+        // v1.0.0-rc.1 and no final tag: a fix goes on to 1.0.0, never down to 0.1.0.
+        let existing = ["1.0.0-rc.1"];
+        assert_eq!(
+            released(decide(None, &existing, &[], Bump::Patch, None)),
+            "1.0.0"
+        );
+        assert_eq!(
+            released(decide(None, &existing, &[], Bump::Major, Some("rc"))),
+            "1.0.0-rc.2"
+        );
+        // The initial version wins when it is the higher one.
+        assert_eq!(
+            released(decide(None, &["0.0.3-beta.1"], &[], Bump::Patch, None)),
+            "0.1.0"
+        );
+    }
+
+    #[test]
     fn reruns_are_idempotent() {
         let d = decide(
             Some("1.3.0"),
@@ -1101,11 +1269,8 @@ mod tests {
         let head = r.commit_file("svc/e", "1", "feat(svc)!: three\n\nBREAKING CHANGE: gone");
         let none = HashSet::new();
         let filter = PathFilter::new(&["svc/**"]).expect("filter");
-        for (last, paths) in [
-            (Some(&tag), None),
-            (None, None),
-            (Some(&tag), Some(&filter)),
-        ] {
+        let probe = diff::PathProbe::open(&r.repo, &filter).expect("probe");
+        for (last, paths) in [(Some(&tag), None), (None, None), (Some(&tag), Some(&probe))] {
             let linear = walk_linear(&r.repo, head, last, &none, paths)
                 .expect("walk")
                 .expect("a chain");

@@ -281,3 +281,45 @@ fn rename_detection_writes_nothing_to_the_repository() {
     assert_eq!(files[0].status, Status::Renamed);
     assert_eq!(count(&r), before, "no tree object may be written to disk");
 }
+
+/// `PathProbe` (one store per walk, only the directories a filter can reach) answers as
+/// `changed_files` and the filter do, on every pair of commits, for filters that prune
+/// at each depth, that cannot prune (`**/…`), with exclusions and on renames' old paths.
+#[test]
+fn path_probe_agrees_with_changed_files_and_the_filter() {
+    use deployer_git::glob::PathFilter;
+    let (r, commits) = varied_history();
+    let repo = &r.repo;
+    let filters: &[&[&str]] = &[
+        &["svc/d1/**"],
+        &["svc/d0/sub/"],
+        &["svc/moved/"],
+        &["x"],
+        &["x/**"],
+        &["**/*.md"],
+        &["svc/**", "!svc/d3/**"],
+        &["odd/*"],
+        &["new/deep/er/f1.txt"],
+        &["top.txt"],
+        &["svc/d*/README"],
+        &["nothing/here/**"],
+    ];
+    let mut touched = 0;
+    for patterns in filters {
+        let filter = PathFilter::new(patterns).expect("filter");
+        let probe = diff::PathProbe::open(repo, &filter).expect("probe");
+        let bases = std::iter::once(None).chain(commits.iter().copied().map(Some));
+        for base in bases {
+            for &head in &commits {
+                let want = diff::changed_files(repo, base, head)
+                    .expect("diff")
+                    .iter()
+                    .any(|f| f.paths().any(|p| filter.is_match(p)));
+                let got = probe.touches(base, head).expect("probe");
+                assert_eq!(got, want, "{patterns:?}: {base:?} → {head}");
+                touched += usize::from(got);
+            }
+        }
+    }
+    assert!(touched > 20, "the filters match something: {touched}");
+}

@@ -96,7 +96,7 @@ fn bump_levels_and_zero_x() {
 }
 
 #[test]
-fn merge_commits_are_not_double_counted_and_reverts_cancel() {
+fn conventional_merge_commits_count_and_reverts_cancel() {
     let mut r = TestRepo::new();
     r.commit_file("a", "1", "feat: a");
     r.tag("v1.0.0");
@@ -105,24 +105,24 @@ fn merge_commits_are_not_double_counted_and_reverts_cancel() {
     r.commit_file("f", "1", "fix: in branch");
     r.checkout("main");
     r.commit_file("m", "1", "docs: main");
-    r.merge(
-        "feature",
-        "feat: merge message that must not count\n\nMerge branch 'feature'",
-    );
+    r.merge("feature", "feat: a merge message counts (#3)");
     let p = run(&r, "v", None, None).expect("plan");
     assert_eq!(
         p.decision,
         Decision::Release {
-            version: Version::new(1, 0, 1),
+            version: Version::new(1, 1, 0),
             previous: Some(Version::new(1, 0, 0))
         }
     );
-    // Both sides of the merge are walked, the merge itself is not; `docs:` is counted
+    // Both sides of the merge are walked, and so is the merge, whose message is
+    // conventional (as for git-cliff, cog and semantic-release); `docs:` is counted
     // but not kept (it changes neither the version nor the changelog).
     let subjects: Vec<String> = p.commits.iter().map(|c| c.subject()).collect();
-    assert_eq!(subjects, ["fix: in branch"]);
-    assert_eq!(p.conventional, 2);
-
+    assert_eq!(
+        subjects,
+        ["feat: a merge message counts (#3)", "fix: in branch"]
+    );
+    assert_eq!(p.conventional, 3);
     let feat = r.commit_file("g", "1", "feat: oops");
     r.commit_file(
         "g",
@@ -133,10 +133,59 @@ fn merge_commits_are_not_double_counted_and_reverts_cancel() {
     assert_eq!(
         p.decision,
         Decision::Release {
-            version: Version::new(1, 0, 1),
+            version: Version::new(1, 1, 0),
             previous: Some(Version::new(1, 0, 0))
         },
         "feat and its revert cancel"
+    );
+}
+
+#[test]
+fn default_merge_subjects_are_skipped_silently() {
+    let mut r = TestRepo::new();
+    r.commit_file("a", "1", "feat: a");
+    r.tag("v1.0.0");
+    r.branch("feature");
+    r.checkout("feature");
+    r.commit_file("f", "1", "fix: in branch");
+    r.checkout("main");
+    r.commit_file("m", "1", "docs: main");
+    r.merge(
+        "feature",
+        "Merge pull request #3 from o/feature\n\nfeat: title",
+    );
+    let s = ReleaseSettings {
+        non_conventional: NonConventional::Error,
+        ..settings("v")
+    };
+    let p = plan(&r.repo, r.head(), &s, None, None).expect("a merge is not a bad commit");
+    assert_eq!(
+        p.decision,
+        Decision::Release {
+            version: Version::new(1, 0, 1),
+            previous: Some(Version::new(1, 0, 0))
+        }
+    );
+    assert!(p.ignored.is_empty(), "{:?}", p.ignored);
+}
+
+#[test]
+fn a_revert_of_an_unreleased_commit_cancels_it() {
+    let mut r = TestRepo::new();
+    r.commit_file("a", "1", "feat: a");
+    r.tag("v1.0.0");
+
+    let feat = r.commit_file("g", "1", "feat: oops");
+    r.commit_file(
+        "g",
+        "2",
+        &format!("Revert \"feat: oops\"\n\nThis reverts commit {feat}."),
+    );
+    let p = run(&r, "v", None, None).expect("plan");
+    assert!(
+        matches!(p.decision, Decision::NoRelease { .. }),
+        "feat and its revert cancel: {:?}",
+        p.decision
     );
 }
 
@@ -317,10 +366,19 @@ fn reverts_pair_with_their_targets_whatever_the_target_type() {
     );
     assert!(p.commits.is_empty(), "{:?}", p.commits);
 
-    // A revert of a commit that is not conventional has no target to cancel: it stays.
+    // A revert of an unreleased commit that is not conventional (or a `fixup!`) undoes
+    // nothing a release lists: both drop out, no patch release.
     let odd = r.commit_file("o", "1", "Update README");
     r.commit_file("o", "2", &revert_of(odd, "Update README"));
-    assert_eq!(next(&r, "v", None), "1.0.1");
+    let fixup = r.commit_file("o", "3", "fixup! docs: typo");
+    r.commit_file("o", "4", &revert_of(fixup, "fixup! docs: typo"));
+    let p = run(&r, "v", None, None).expect("plan");
+    assert!(
+        matches!(p.decision, Decision::NoRelease { .. }),
+        "{:?}",
+        p.decision
+    );
+    assert!(p.commits.is_empty(), "{:?}", p.commits);
 }
 
 #[test]
@@ -328,10 +386,24 @@ fn a_revert_of_a_revert_and_a_second_revert_of_one_commit() {
     let mut r = TestRepo::new();
     r.commit_file("a", "1", "feat: a");
     r.tag("v1.0.0");
-    // feat, its revert, and a revert of that revert: all three pair off, as before.
+    // feat, its revert, and a revert of that revert: the feature is back. The outer
+    // revert cancels the inner one, which then cancels nothing.
     let feat = r.commit_file("b", "1", "feat: b");
     let undo = r.commit_file("b", "2", &revert_of(feat, "feat: b"));
     r.commit_file("b", "3", &revert_of(undo, "Revert \"feat: b\""));
+    let p = run(&r, "v", None, None).expect("plan");
+    let kept: Vec<git2::Oid> = p.commits.iter().map(|c| c.id).collect();
+    assert_eq!(kept, [feat]);
+    assert_eq!(next(&r, "v", None), "1.1.0");
+    // Three deep (git 2.47 writes `Reapply` for a revert of a revert): undone again.
+    r.commit_file(
+        "b",
+        "4",
+        &format!(
+            "Revert \"Reapply \"feat: b\"\"\n\nThis reverts commit {}.",
+            r.head()
+        ),
+    );
     let p = run(&r, "v", None, None).expect("plan");
     assert!(
         matches!(p.decision, Decision::NoRelease { .. }),
@@ -346,5 +418,39 @@ fn a_revert_of_a_revert_and_a_second_revert_of_one_commit() {
     let p = run(&r, "v", None, None).expect("plan");
     let kept: Vec<git2::Oid> = p.commits.iter().map(|c| c.id).collect();
     assert_eq!(kept, [older], "newer {newer} pairs with {fix}");
-    assert_eq!(p.conventional, 6);
+    assert_eq!(p.conventional, 7);
+}
+
+#[test]
+fn shallow_rerun_on_a_tagged_head_says_it_is_a_rerun() {
+    let mut r = TestRepo::new();
+    r.commit_file("a", "1", "feat: a");
+    r.tag("v1.4.0");
+    r.commit_file("b", "1", "fix: b");
+    r.tag("v1.4.1");
+    r.add_origin();
+    let shallow = r.clone_origin("shallow", 1, "main", true);
+    let repo = git2::Repository::open(&shallow).expect("open");
+    let head = repo.head().expect("head").peel_to_commit().expect("c").id();
+    let err = plan(&repo, head, &settings("v"), None, None).expect_err("shallow");
+    assert!(
+        matches!(&err, VersionError::ShallowRerun { tag, previous } if tag == "v1.4.1" && previous.starts_with("the release before it")),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("already released as `v1.4.1`") && text.contains("fetch-depth: 0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_empty_repository_has_no_commits_yet() {
+    let r = TestRepo::new();
+    let err = deployer_git::version::resolve(&r.repo, "HEAD").expect_err("unborn");
+    assert!(
+        matches!(err, deployer_git::GitError::NoCommits { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("no commits yet"), "{err}");
 }

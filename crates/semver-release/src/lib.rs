@@ -10,10 +10,12 @@
 //! the branch is behind its remote, and fails loudly on a shallow clone that lacks the
 //! history/tags needed.
 //!
-//! Outputs: `version`, `previous-version`, `tag`, `released` (HEAD is a release: newly
-//! computed, or already tagged on a re-run; false with no releasable change and in
-//! `--dry-run`), `created` (this run created the tag or release), `prerelease`,
-//! `image-tags` (one per line) and `image-tags-json`, `changelog`, `release-url`.
+//! Outputs: `version`, `previous-version`, `tag`, `decision` (`release`,
+//! `already-released` or `nothing-to-release`, also in `--dry-run`) and `reason` (why, in
+//! one sentence), `released` (HEAD is a release: newly computed, or already tagged on a
+//! re-run; false with no releasable change, in `--dry-run` and on a pull request event),
+//! `created` (this run created the tag or release), `prerelease`, `image-tags` (one per
+//! line) and `image-tags-json`, `changelog`, `release-url`.
 
 use std::path::{Path, PathBuf};
 
@@ -340,13 +342,22 @@ fn remote_tag_commit(dir: &Path, tag: &str) -> Result<Option<String>, Error> {
     Ok(peeled.or(plain))
 }
 
+/// What `--create-tag` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct TagOutcome {
+    /// This run made the tag, in the local repository or on origin.
+    created: bool,
+    /// There is no `origin` remote: the tag exists only in this repository.
+    local_only: bool,
+}
+
 /// Creates an annotated tag at `head` (or accepts an existing one there) and pushes it.
 fn create_and_push_tag(
     dir: &Path,
     tag: &str,
     head: git2::Oid,
     message: &str,
-) -> Result<bool, Error> {
+) -> Result<TagOutcome, Error> {
     let repo = deployer_git::open(dir)?;
     let mut created = false;
     match repo
@@ -379,7 +390,13 @@ fn create_and_push_tag(
             created = true;
         }
     }
-    if repo.find_remote("origin").is_ok() {
+    if repo.find_remote("origin").is_err() {
+        return Ok(TagOutcome {
+            created,
+            local_only: true,
+        });
+    }
+    {
         match remote_tag_commit(dir, tag)? {
             Some(existing) if existing == head.to_string() => {}
             Some(existing) => {
@@ -403,19 +420,98 @@ fn create_and_push_tag(
             }
         }
     }
-    Ok(created)
+    Ok(TagOutcome {
+        created,
+        local_only: false,
+    })
 }
 
-pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
-    // Secrets first: the token is masked before anything could print it.
-    if args.github_release
-        && let Ok(token) = std::env::var("GITHUB_TOKEN")
-    {
-        deployer_core::mask::add(&token);
+/// Why this run is not tagging or releasing anything, when it is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Preview {
+    /// It writes: `--create-tag` or `--github-release`, not a dry run.
+    No,
+    DryRun,
+    /// A pull request build: never a release (it is refused with a write flag).
+    PullRequest,
+    /// Neither `--create-tag` nor `--github-release`: the version is computed only.
+    NotAsked,
+}
+
+/// What the run did, for the outputs and the summary.
+#[derive(Debug, Default)]
+struct Done {
+    created: bool,
+    /// `--create-tag` made or kept the tag only in this repository (no `origin`).
+    local_only: bool,
+    release_url: String,
+}
+
+/// The `decision` output: what semver-release decided, whether or not it wrote anything.
+pub fn decision_name(decision: &Decision) -> &'static str {
+    match decision {
+        Decision::Release { .. } => "release",
+        Decision::AlreadyReleased { .. } => "already-released",
+        Decision::NoRelease { .. } => "nothing-to-release",
     }
-    let settings = load_settings(args)?;
-    let event = event::load_with_overrides(args.event_name.as_deref(), args.event_path.as_deref())?;
-    let label = label(args.prerelease.as_deref(), &settings.default_label);
+}
+
+/// The `reason` output: why the decision is what it is, in one sentence.
+pub fn reason(plan: &Plan) -> String {
+    let tag = |v: &Version| format!("`{}{v}`", plan.tag_prefix);
+    let since = plan.last_final.as_ref().map_or_else(
+        || "the start of history".to_string(),
+        |t| format!("`{}`", t.name),
+    );
+    match &plan.decision {
+        Decision::AlreadyReleased { version, .. } => {
+            format!("HEAD is already tagged {} (a re-run)", tag(version))
+        }
+        Decision::NoRelease { .. } => format!(
+            "none of the {} conventional commit(s) since {since} bumps the version ({} not conventional, ignored)",
+            plan.conventional,
+            plan.ignored.len()
+        ),
+        Decision::Release { version, .. } => {
+            if let Some(c) = plan.commits.iter().find(|c| c.release_as.is_some()) {
+                return format!(
+                    "commit {} asks for {} with `Release-As: {}`",
+                    c.short(),
+                    tag(version),
+                    c.release_as.as_deref().unwrap_or_default()
+                );
+            }
+            let strongest = plan.commits.iter().max_by_key(|c| c.bump());
+            match strongest {
+                Some(c) => format!(
+                    "{} commit(s) since {since} change the release; the strongest, {} `{}`, asks for a {} bump",
+                    plan.commits.len(),
+                    c.short(),
+                    c.subject(),
+                    bump_name(c.bump())
+                ),
+                None => format!("the next version after {since} is {}", tag(version)),
+            }
+        }
+    }
+}
+
+fn bump_name(bump: deployer_git::conventional::Bump) -> &'static str {
+    use deployer_git::conventional::Bump;
+    match bump {
+        Bump::Major => "major (breaking)",
+        Bump::Minor => "minor",
+        Bump::Patch => "patch",
+        Bump::None => "no",
+    }
+}
+
+fn computed_plan(
+    args: &Args,
+    runtime: &Runtime,
+    settings: &Settings,
+    label: Option<&str>,
+) -> Result<(git2::Repository, Plan), Error> {
     let repo = deployer_git::open(&args.repo)?;
     let head_rev = args
         .head
@@ -430,7 +526,7 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
             head,
             &settings.release,
             settings.filter.as_ref(),
-            label.as_deref(),
+            label,
         )?
     };
     if !plan.ignored.is_empty() {
@@ -440,15 +536,12 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
             version::listing(&plan.ignored)
         ));
     }
-    let (version, previous) = match &plan.decision {
-        Decision::Release { version, previous } => (Some(version.clone()), previous.clone()),
-        Decision::AlreadyReleased { version, previous } => {
-            (Some(version.clone()), previous.clone())
-        }
-        Decision::NoRelease { current } => (None, current.clone()),
-    };
-    let tag = version.as_ref().map(|v| format!("{}{v}", plan.tag_prefix));
-    let notes = changelog_for(&plan);
+    Ok((repo, plan))
+}
+
+/// The release notes, shortened to what GitHub holds, and the file with all of them.
+fn notes(plan: &Plan, runtime: &Runtime) -> Result<(String, String), Error> {
+    let notes = changelog_for(plan);
     let notes_path = if notes.is_empty() {
         String::new()
     } else {
@@ -460,149 +553,241 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
             "the changelog has {full_entries} entries, more than a GitHub release holds: the release notes, the `changelog` output and the summary show the first ones; all are in {notes_path} (`changelog-path` output)"
         ));
     }
-    let notes = shorten(notes, RELEASE_NOTES_LIMIT);
-    let wants_write = args.create_tag || args.github_release;
-    let mut created = false;
-    let mut release_url = String::new();
+    Ok((shorten(notes, RELEASE_NOTES_LIMIT), notes_path))
+}
 
-    if let (Some(tag), Some(v), false) = (&tag, &version, args.dry_run)
-        && wants_write
-    {
-        if let Some(e) = event.as_ref().filter(|e| e.is_pull_request()) {
-            return Err(Error::PullRequest(e.name().to_string()));
-        }
-        if let Some(branch) = current_branch(&repo, event.as_ref()) {
-            check_not_behind(&args.repo, head, &branch)?;
-        }
-        if args.create_tag {
-            let _g = runtime.group(&format!("Tagging {tag}"));
-            created |= create_and_push_tag(&args.repo, tag, head, &format!("Release {tag}"))?;
-        }
-        if args.github_release {
-            let _g = runtime.group(&format!("GitHub release {tag}"));
-            let client = Client::from_env(args.repository.as_deref().filter(|r| !r.is_empty()))?;
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(Error::Async)?;
-            let release = NewRelease {
-                tag: tag.clone(),
-                target_sha: head.to_string(),
-                name: tag.clone(),
-                body: notes.clone(),
-                prerelease: !v.pre.is_empty(),
-            };
-            let (release, made) = rt.block_on(async {
-                if client.create_tag_ref(tag, &head.to_string()).await? == TagRefOutcome::Created {
-                    runtime.say(format!("created tag {tag} on GitHub"));
-                }
-                client.ensure_release(&release).await
-            })?;
-            created |= made;
-            runtime.say(if made {
-                format!("created release {}", release.html_url)
-            } else {
-                format!("release exists: {}", release.html_url)
-            });
-            release_url = release.html_url;
+/// Tags and/or creates the GitHub release for `tag` at `head`.
+fn write_release(
+    args: &Args,
+    runtime: &Runtime,
+    repo: &git2::Repository,
+    event: Option<&Event>,
+    (tag, version, head): (&str, &Version, git2::Oid),
+    notes: &str,
+) -> Result<Done, Error> {
+    let mut done = Done::default();
+    if let Some(branch) = current_branch(repo, event) {
+        check_not_behind(&args.repo, head, &branch)?;
+    }
+    if args.create_tag {
+        let _g = runtime.group(&format!("Tagging {tag}"));
+        let outcome = create_and_push_tag(&args.repo, tag, head, &format!("Release {tag}"))?;
+        done.created |= outcome.created;
+        done.local_only = outcome.local_only;
+        if outcome.local_only {
+            runtime.say(format!(
+                "tag {tag} is in this repository only: it was not pushed, because the repository has no `origin` remote. Push it with `git push <remote> {tag}`"
+            ));
         }
     }
+    if args.github_release {
+        let _g = runtime.group(&format!("GitHub release {tag}"));
+        let client = Client::from_env(args.repository.as_deref().filter(|r| !r.is_empty()))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Error::Async)?;
+        let release = NewRelease {
+            tag: tag.to_string(),
+            target_sha: head.to_string(),
+            name: tag.to_string(),
+            body: notes.to_string(),
+            prerelease: !version.pre.is_empty(),
+        };
+        let (release, made) = rt.block_on(async {
+            if client.create_tag_ref(tag, &head.to_string()).await? == TagRefOutcome::Created {
+                runtime.say(format!("created tag {tag} on GitHub"));
+            }
+            client.ensure_release(&release).await
+        })?;
+        done.created |= made;
+        done.local_only = false;
+        runtime.say(if made {
+            format!("created release {}", release.html_url)
+        } else {
+            format!("release exists: {}", release.html_url)
+        });
+        done.release_url = release.html_url;
+    }
+    Ok(done)
+}
 
-    let released = version.is_some()
-        && !args.dry_run
-        && matches!(
-            plan.decision,
-            Decision::Release { .. } | Decision::AlreadyReleased { .. }
-        );
+pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
+    // Secrets first: the token is masked before anything could print it.
+    if args.github_release
+        && let Ok(token) = std::env::var("GITHUB_TOKEN")
+    {
+        deployer_core::mask::add(&token);
+    }
+    let settings = load_settings(args)?;
+    let event = event::load_with_overrides(args.event_name.as_deref(), args.event_path.as_deref())?;
+    let label = label(args.prerelease.as_deref(), &settings.default_label);
+    let (repo, plan) = computed_plan(args, runtime, &settings, label.as_deref())?;
+    let version = match &plan.decision {
+        Decision::Release { version, .. } | Decision::AlreadyReleased { version, .. } => {
+            Some(version.clone())
+        }
+        Decision::NoRelease { .. } => None,
+    };
+    let tag = version.as_ref().map(|v| format!("{}{v}", plan.tag_prefix));
+    let (notes, notes_path) = notes(&plan, runtime)?;
+    let pull_request = event.as_ref().filter(|e| e.is_pull_request());
+    let preview = if args.dry_run {
+        Preview::DryRun
+    } else if let Some(e) = pull_request {
+        if (args.create_tag || args.github_release) && version.is_some() {
+            return Err(Error::PullRequest(e.name().to_string()));
+        }
+        Preview::PullRequest
+    } else if args.create_tag || args.github_release {
+        Preview::No
+    } else {
+        Preview::NotAsked
+    };
+    let done = match (&tag, &version, preview) {
+        (Some(tag), Some(v), Preview::No) => write_release(
+            args,
+            runtime,
+            &repo,
+            event.as_ref(),
+            (tag, v, plan.head),
+            &notes,
+        )?,
+        _ => Done::default(),
+    };
+    // A preview releases nothing: `released` says what this run stands for, and a dry
+    // run or a pull request build stands for no release (its image tag is `dev-<sha>`).
+    let released = version.is_some() && matches!(preview, Preview::No | Preview::NotAsked);
+    report(
+        runtime,
+        &plan,
+        Report {
+            version: version.as_ref(),
+            tag: tag.as_deref(),
+            released,
+            preview,
+            done: &done,
+            notes: &notes,
+            notes_path,
+        },
+    )
+}
+
+/// Everything [`report`] prints.
+struct Report<'a> {
+    version: Option<&'a Version>,
+    tag: Option<&'a str>,
+    released: bool,
+    preview: Preview,
+    done: &'a Done,
+    notes: &'a str,
+    notes_path: String,
+}
+
+/// Sets the outputs and writes the summary.
+fn report(runtime: &mut Runtime, plan: &Plan, r: Report<'_>) -> Result<(), Error> {
+    let previous = match &plan.decision {
+        Decision::Release { previous, .. } | Decision::AlreadyReleased { previous, .. } => {
+            previous.clone()
+        }
+        Decision::NoRelease { current } => current.clone(),
+    };
     let image_tags = tags::image_tags(
-        if released { version.as_ref() } else { None },
-        &head.to_string(),
+        if r.released { r.version } else { None },
+        &plan.head.to_string(),
     );
+    let previous_text = previous
+        .as_ref()
+        .map(Version::to_string)
+        .unwrap_or_default();
     runtime.set_output(
         "version",
-        version.as_ref().map(Version::to_string).unwrap_or_else(|| {
-            previous
-                .as_ref()
-                .map(Version::to_string)
-                .unwrap_or_default()
-        }),
-    )?;
-    runtime.set_output(
-        "previous-version",
-        previous
-            .as_ref()
+        r.version
             .map(Version::to_string)
-            .unwrap_or_default(),
+            .unwrap_or_else(|| previous_text.clone()),
     )?;
+    runtime.set_output("previous-version", previous_text)?;
     runtime.set_output(
         "tag",
-        tag.clone().unwrap_or_else(|| {
+        r.tag.map(str::to_string).unwrap_or_else(|| {
             previous
                 .as_ref()
                 .map(|p| format!("{}{p}", plan.tag_prefix))
                 .unwrap_or_default()
         }),
     )?;
-    runtime.set_output("released", released.to_string())?;
-    runtime.set_output("created", created.to_string())?;
+    runtime.set_output("decision", decision_name(&plan.decision))?;
+    let why = reason(plan);
+    runtime.set_output("reason", why.clone())?;
+    runtime.set_output("released", r.released.to_string())?;
+    runtime.set_output("created", r.done.created.to_string())?;
     runtime.set_output(
         "prerelease",
-        version
-            .as_ref()
-            .is_some_and(|v| !v.pre.is_empty())
-            .to_string(),
+        r.version.is_some_and(|v| !v.pre.is_empty()).to_string(),
     )?;
     runtime.set_output("image-tags", image_tags.join("\n"))?;
     runtime.set_output(
         "image-tags-json",
         serde_json::to_string(&image_tags).unwrap_or_else(|_| "[]".into()),
     )?;
-    runtime.set_output("changelog", notes.clone())?;
-    runtime.set_output("changelog-path", notes_path)?;
-    runtime.set_output("release-url", release_url.clone())?;
+    runtime.set_output("changelog", r.notes.to_string())?;
+    runtime.set_output("changelog-path", r.notes_path)?;
+    runtime.set_output("release-url", r.done.release_url.clone())?;
 
-    let headline = match (&plan.decision, args.dry_run) {
-        (Decision::Release { version, .. }, true) => format!(
-            "Next version would be **{}{version}** (dry run).",
-            plan.tag_prefix
-        ),
-        (Decision::Release { version, .. }, false) => {
-            format!("Released **{}{version}**.", plan.tag_prefix)
-        }
-        (Decision::AlreadyReleased { version, .. }, _) => format!(
-            "HEAD is already released as **{}{version}**.",
-            plan.tag_prefix
-        ),
-        (Decision::NoRelease { current }, _) => format!(
-            "No releasable change since {} (only commits that do not bump the version).",
-            current
-                .as_ref()
-                .map(|c| format!("{}{c}", plan.tag_prefix))
-                .unwrap_or_else(|| "the start of history".into())
-        ),
-    };
-    runtime.say(headline.replace("**", ""));
+    let headline = headline(plan, r.preview, r.done);
+    runtime.say(format!("{} Why: {why}.", headline.replace("**", "")));
     let mut summary = format!(
-        "### semver-release\n\n{headline}\n\nImage tags: {}\n",
+        "### semver-release\n\n{headline}\n\nWhy: {why}.\n\nImage tags: {}\n",
         image_tags
             .iter()
             .map(|t| format!("`{t}`"))
             .collect::<Vec<_>>()
             .join(", ")
     );
-    if !release_url.is_empty() {
-        summary.push_str(&format!("\nRelease: {release_url}\n"));
+    if !r.done.release_url.is_empty() {
+        summary.push_str(&format!("\nRelease: {}\n", r.done.release_url));
     }
-    if !notes.is_empty() {
+    if !r.notes.is_empty() {
         summary.push('\n');
         summary.push_str(
-            &notes
+            &r.notes
                 .replacen("## ", "#### ", 1)
                 .replace("\n### ", "\n##### "),
         );
     }
     runtime.summary(&summary)?;
     Ok(())
+}
+
+/// One sentence that says what really happened: a release is "Released" only when this
+/// run tagged or released it (or found it done), never for a preview.
+fn headline(plan: &Plan, preview: Preview, done: &Done) -> String {
+    let p = &plan.tag_prefix;
+    match (&plan.decision, preview) {
+        (Decision::Release { version, .. }, Preview::DryRun) => {
+            format!("Next version would be **{p}{version}** (dry run).")
+        }
+        (Decision::Release { version, .. }, Preview::PullRequest) => format!(
+            "Next version would be **{p}{version}** (pull request build: nothing is tagged or released; release from a push to the release branch)."
+        ),
+        (Decision::Release { version, .. }, Preview::NotAsked) => format!(
+            "Next version is **{p}{version}**; not tagged (pass --create-tag or --github-release to tag and release it)."
+        ),
+        (Decision::Release { version, .. }, Preview::No) if done.local_only => format!(
+            "Tagged **{p}{version}** in this repository only (not pushed: there is no `origin` remote)."
+        ),
+        (Decision::Release { version, .. }, Preview::No) => format!("Released **{p}{version}**."),
+        (Decision::AlreadyReleased { version, .. }, _) => {
+            format!("HEAD is already released as **{p}{version}**.")
+        }
+        (Decision::NoRelease { current }, _) => format!(
+            "No releasable change since {} (only commits that do not bump the version).",
+            current
+                .as_ref()
+                .map(|c| format!("{p}{c}"))
+                .unwrap_or_else(|| "the start of history".into())
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -386,3 +386,118 @@ fn a_short_changelog_is_given_whole_and_in_its_file() {
     assert_eq!(none.outputs["changelog"], "");
     assert_eq!(none.outputs["changelog-path"], "");
 }
+
+#[test]
+fn dry_run_says_its_decision_and_why() {
+    let mut r = released_repo();
+    let chore = r.commit_file("b", "1", "chore: tidy");
+    let res = run(&r.path(), &["--dry-run"]);
+    assert_eq!(res.code, 0, "{}", res.log);
+    assert_eq!(res.outputs["decision"], "nothing-to-release");
+    assert_eq!(
+        res.outputs["reason"],
+        "none of the 1 conventional commit(s) since `v1.2.0` bumps the version (0 not conventional, ignored)"
+    );
+    let feat = r.commit_file("c", "1", "feat(api): orders");
+    let res = run(&r.path(), &["--dry-run"]);
+    assert_eq!(res.outputs["decision"], "release");
+    assert_eq!(
+        res.outputs["reason"],
+        format!(
+            "1 commit(s) since `v1.2.0` change the release; the strongest, {} `feat(api): orders`, asks for a minor bump",
+            &feat.to_string()[..7]
+        )
+    );
+    assert!(
+        res.log.contains("Why: 1 commit(s) since `v1.2.0`"),
+        "{}",
+        res.log
+    );
+    r.tag("v1.3.0");
+    let res = run(&r.path(), &["--dry-run"]);
+    assert_eq!(res.outputs["decision"], "already-released");
+    assert_eq!(
+        res.outputs["reason"],
+        "HEAD is already tagged `v1.3.0` (a re-run)"
+    );
+    assert!(
+        res.summary.contains("Why: HEAD is already tagged"),
+        "{}",
+        res.summary
+    );
+    let _ = chore;
+}
+
+#[test]
+fn a_pull_request_build_without_create_tag_is_not_called_a_release() {
+    let mut r = TestRepo::new();
+    r.commit_file("a", "1", "feat: a");
+    r.tag("v0.1.0");
+    let head = r.commit_file("b", "1", "fix: b");
+    let ev = r#"{"number":3,"pull_request":{"number":3,"base":{"sha":"x","ref":"main"},"head":{"sha":"y","ref":"f"}}}"#;
+    let res = run_with(&r.path(), &[], &[], Some(("pull_request", ev)));
+    assert_eq!(res.code, 0, "{}", res.log);
+    assert_eq!(res.outputs["version"], "0.1.1");
+    assert_eq!(res.outputs["decision"], "release");
+    assert_eq!(res.outputs["released"], "false");
+    assert_eq!(res.outputs["created"], "false");
+    assert_eq!(
+        res.outputs["image-tags"],
+        format!("dev-{}", &head.to_string()[..7])
+    );
+    assert!(!res.log.contains("Released"), "{}", res.log);
+    assert!(
+        res.log.contains(
+            "Next version would be v0.1.1 (pull request build: nothing is tagged or released"
+        ),
+        "{}",
+        res.log
+    );
+    assert!(r.repo.find_reference("refs/tags/v0.1.1").is_err());
+    // A push without a write flag computes the version and says it tagged nothing.
+    let res = run(&r.path(), &[]);
+    assert_eq!(res.outputs["released"], "true");
+    assert_eq!(res.outputs["created"], "false");
+    assert!(!res.log.contains("Released"), "{}", res.log);
+    assert!(
+        res.log.contains("Next version is v0.1.1; not tagged"),
+        "{}",
+        res.log
+    );
+}
+
+#[test]
+fn create_tag_without_origin_tags_locally_and_says_it_was_not_pushed() {
+    let mut r = released_repo();
+    let head = r.commit_file("b", "1", "fix: b");
+    let res = run(&r.path(), &["--create-tag"]);
+    assert_eq!(res.code, 0, "{}", res.log);
+    assert_eq!(res.outputs["created"], "true");
+    assert_eq!(res.outputs["released"], "true");
+    let tagged = r
+        .repo
+        .revparse_single("refs/tags/v1.2.1")
+        .and_then(|o| o.peel_to_commit())
+        .expect("local tag");
+    assert_eq!(tagged.id(), head);
+    assert!(!res.log.contains("Released"), "{}", res.log);
+    assert!(
+        res.log.contains(
+            "Tagged v1.2.1 in this repository only (not pushed: there is no `origin` remote)"
+        ),
+        "{}",
+        res.log
+    );
+    assert!(res.summary.contains("not pushed"), "{}", res.summary);
+}
+
+#[test]
+fn an_empty_repository_says_no_commits_yet() {
+    let r = TestRepo::new();
+    let res = run(&r.path(), &["--dry-run"]);
+    assert_eq!(res.code, 2, "{}", res.log);
+    assert!(res.log.contains("has no commits yet"), "{}", res.log);
+}
+
+#[path = "cli/fixtures.rs"]
+mod fixtures;
