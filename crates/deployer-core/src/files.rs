@@ -45,6 +45,9 @@ pub mod limit {
     /// Istanbul), SARIF, k6 summaries and Locust CSVs. JUnit and SARIF grow with the test
     /// suite and can carry captured output, hence 256 MiB.
     pub const REPORT: u64 = 256 * MIB;
+    /// A file holding one credential (`AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`): a token
+    /// of a few hundred bytes.
+    pub const CREDENTIAL: u64 = 64 * 1024;
 }
 
 /// What a path names, when it is not a regular file.

@@ -33,7 +33,11 @@ pub fn add_env_credentials() {
         }
     }
     if let Some(path) = std::env::var_os("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
-        && let Ok(token) = std::fs::read_to_string(path)
+        && let Ok(token) = crate::files::read_text_limited(
+            std::path::Path::new(&path),
+            "the container authorization token file",
+            crate::files::limit::CREDENTIAL,
+        )
     {
         add(&token);
     }

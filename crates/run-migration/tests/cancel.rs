@@ -164,7 +164,11 @@ fn cancelled_before_the_task_starts_starts_nothing() {
     let run = run.finish();
     sim.set_faults(Faults::default());
     let text = &run.text;
-    assert_eq!(run.code, Some(1), "exit 1, not killed by the signal: {text}");
+    assert_eq!(
+        run.code,
+        Some(1),
+        "exit 1, not killed by the signal: {text}"
+    );
     assert!(
         text.contains(
             "the workflow was cancelled (SIGINT) before the migration task was started: nothing ran"
