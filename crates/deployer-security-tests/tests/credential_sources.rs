@@ -236,7 +236,10 @@ impl Bed {
         let event = work.join("event.json");
         std::fs::write(
             &event,
-            json!({"ref": "refs/heads/main", "repository": {"full_name": "org/app", "default_branch": "main"}})
+            // A push as GitHub sends it: detect-changes and semver-release refuse one
+            // without `before`/`after`.
+            json!({"ref": "refs/heads/main", "before": "0".repeat(40), "after": self.repo.head().to_string(),
+                   "repository": {"full_name": "org/app", "default_branch": "main"}})
                 .to_string(),
         )
         .expect("event");

@@ -14,45 +14,10 @@ fn cancelled_mid_task_stops_the_migration_task_and_exits_1() {
 }
 
 fn cancelled_mid_task(by: CancelBy) {
-    let sim = ecs_sim::spawn(SimConfig {
-        scenario: Scenario::from_yaml(
-            "images:\n  \"repo/api:v2\": {kind: exits, start-after: 1, after: 6000, exit-code: 0, logs: [\"migrating\"]}\n",
-        )
-        .expect("s"),
-        time_scale: 10.0,
-        seed: 3,
-    })
-    .expect("sim");
-    let rt = tokio::runtime::Runtime::new().expect("rt");
-    let ecs = rt.block_on(async {
-        let ctx = deployer_aws::testing::context(&sim.endpoint()).await;
-        let ecs = Ecs::new(&ctx.config);
-        deployer_aws::testing::create_service(&ecs, "shop", "api", "repo/api:v1", 1, false, 200)
-            .await;
-        ecs
-    });
+    let (sim, rt, ecs) = migration_world();
     let dir = tempfile::tempdir().expect("dir");
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_run-migration"));
-    c.current_dir(dir.path())
-        .env_clear()
-        .env("AWS_ENDPOINT_URL", sim.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("GITHUB_OUTPUT", dir.path().join("out"))
-        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary.md"))
-        .args([
-            "--cluster",
-            "shop",
-            "--service",
-            "api",
-            "--image",
-            "repo/api:v2",
-            "--command",
-            "./migrate",
-            "--poll-interval",
-            "0.2s",
-        ]);
+    let mut c = migration_command(&sim, dir.path());
+    c.args(["--poll-interval", "0.2s"]);
     let mut run = Running::spawn(c, dir.path());
     run.wait_for(": RUNNING");
     // run-migration listens for signals from its first pause between two looks at the task;
@@ -113,22 +78,7 @@ fn cancelled_mid_task(by: CancelBy) {
 /// the process by the signal with no report.
 #[test]
 fn cancelled_before_the_task_starts_starts_nothing() {
-    let sim = ecs_sim::spawn(SimConfig {
-        scenario: Scenario::from_yaml(
-            "images:\n  \"repo/api:v2\": {kind: exits, start-after: 1, after: 6000, exit-code: 0, logs: [\"migrating\"]}\n",
-        )
-        .expect("s"),
-        time_scale: 10.0,
-        seed: 3,
-    })
-    .expect("sim");
-    let rt = tokio::runtime::Runtime::new().expect("rt");
-    rt.block_on(async {
-        let ctx = deployer_aws::testing::context(&sim.endpoint()).await;
-        let ecs = Ecs::new(&ctx.config);
-        deployer_aws::testing::create_service(&ecs, "shop", "api", "repo/api:v1", 1, false, 200)
-            .await;
-    });
+    let (sim, _rt, _ecs) = migration_world();
     let reads_before = sim.call_count("DescribeServices");
     // The service read takes 3 s: the signal comes while run-migration waits for it.
     sim.set_faults(Faults {
@@ -137,25 +87,7 @@ fn cancelled_before_the_task_starts_starts_nothing() {
         ..Default::default()
     });
     let dir = tempfile::tempdir().expect("dir");
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_run-migration"));
-    c.current_dir(dir.path())
-        .env_clear()
-        .env("AWS_ENDPOINT_URL", sim.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("GITHUB_OUTPUT", dir.path().join("out"))
-        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary.md"))
-        .args([
-            "--cluster",
-            "shop",
-            "--service",
-            "api",
-            "--image",
-            "repo/api:v2",
-            "--command",
-            "./migrate",
-        ]);
+    let c = migration_command(&sim, dir.path());
     let mut run = Running::spawn(c, dir.path());
     run.wait_until("run-migration reads the service", |_| {
         sim.call_count("DescribeServices") > reads_before
@@ -176,4 +108,51 @@ fn cancelled_before_the_task_starts_starts_nothing() {
         "{text}"
     );
     assert_eq!(sim.call_count("RunTask"), 0, "no task may be started");
+}
+
+/// ecs-sim with a migration image that runs for 10 minutes of sim time, and the service
+/// `shop/api` on v1.
+fn migration_world() -> (ecs_sim::SimHandle, tokio::runtime::Runtime, Ecs) {
+    let sim = ecs_sim::spawn(SimConfig {
+        scenario: Scenario::from_yaml(
+            "images:\n  \"repo/api:v2\": {kind: exits, start-after: 1, after: 6000, exit-code: 0, logs: [\"migrating\"]}\n",
+        )
+        .expect("s"),
+        time_scale: 10.0,
+        seed: 3,
+    })
+    .expect("sim");
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    let ecs = rt.block_on(async {
+        let ctx = deployer_aws::testing::context(&sim.endpoint()).await;
+        let ecs = Ecs::new(&ctx.config);
+        deployer_aws::testing::create_service(&ecs, "shop", "api", "repo/api:v1", 1, false, 200)
+            .await;
+        ecs
+    });
+    (sim, rt, ecs)
+}
+
+/// run-migration of `./migrate` on v2 against `sim`, writing its files into `dir`.
+fn migration_command(sim: &ecs_sim::SimHandle, dir: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_run-migration"));
+    c.current_dir(dir)
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", sim.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("GITHUB_OUTPUT", dir.join("out"))
+        .env("GITHUB_STEP_SUMMARY", dir.join("summary.md"))
+        .args([
+            "--cluster",
+            "shop",
+            "--service",
+            "api",
+            "--image",
+            "repo/api:v2",
+            "--command",
+            "./migrate",
+        ]);
+    c
 }
