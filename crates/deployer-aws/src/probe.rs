@@ -8,6 +8,7 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+use deployer_core::{Classify, ErrorKind};
 use deployer_gates::environment::{
     DeploymentState, EcsServiceState, EnvironmentProbe, ProbeError, ProbeFuture, StackHealth,
     StackState, classify_stack_status,
@@ -174,7 +175,10 @@ impl EnvironmentProbe for AwsProbe {
 }
 
 fn probe_error(e: Error) -> ProbeError {
-    ProbeError(e.to_string())
+    match e.kind() {
+        ErrorKind::BadInput => ProbeError::BadInput(e.to_string()),
+        _ => ProbeError::Failed(e.to_string()),
+    }
 }
 
 /// `(name, image)` of every container of a DescribeTaskDefinition answer.

@@ -11,10 +11,19 @@ use crate::gate::GateResult;
 /// A boxed future, so the probe can be used as `&dyn EnvironmentProbe`.
 pub type ProbeFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProbeError>> + Send + 'a>>;
 
-/// A probe failure (credentials, throttling, not found): the gate fails with this text.
+/// Why a probe could not read the state.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct ProbeError(pub String);
+pub enum ProbeError {
+    /// The state could not be read now (throttling, an outage, refused permissions that
+    /// may be fixed by a re-run): the gate fails with this text.
+    #[error("{0}")]
+    Failed(String),
+    /// The gate names what cannot exist as configured (a missing cluster, an endpoint or
+    /// region that cannot be reached): bad configuration, so gate-check exits 2 with this
+    /// text instead of reporting a failed gate.
+    #[error("{0}")]
+    BadInput(String),
+}
 
 /// What the ECS gate needs to know about a service.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

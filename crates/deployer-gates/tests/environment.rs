@@ -119,7 +119,7 @@ async fn ecs_service_fails_on_wrong_image_unfinished_deployment_or_probe_error()
     );
 
     let denied = ecs_gate(&FakeProbe {
-        service: Err(ProbeError("AccessDenied: not authorized".into())),
+        service: Err(ProbeError::Failed("AccessDenied: not authorized".into())),
         stacks: vec![],
     })
     .await;
@@ -136,7 +136,7 @@ async fn ecs_service_fails_on_wrong_image_unfinished_deployment_or_probe_error()
 #[tokio::test]
 async fn stacks_pass_when_complete_and_fail_on_rollback_or_missing() {
     let probe = FakeProbe {
-        service: Err(ProbeError("unused".into())),
+        service: Err(ProbeError::Failed("unused".into())),
         stacks: vec![
             StackState {
                 name: "shop-dev-network".into(),

@@ -13,7 +13,7 @@ const NOT_EVALUATED: &str = "AWS was not contacted: the emergency bypasses this 
 
 impl EnvironmentProbe for NotEvaluated {
     fn ecs_service<'a>(&'a self, _: &'a str, _: &'a str) -> ProbeFuture<'a, EcsServiceState> {
-        Box::pin(async { Err(ProbeError(NOT_EVALUATED.into())) })
+        Box::pin(async { Err(ProbeError::Failed(NOT_EVALUATED.into())) })
     }
 
     fn stacks<'a>(
@@ -21,6 +21,6 @@ impl EnvironmentProbe for NotEvaluated {
         _: &'a [String],
         _: Option<&'a str>,
     ) -> ProbeFuture<'a, Vec<StackState>> {
-        Box::pin(async { Err(ProbeError(NOT_EVALUATED.into())) })
+        Box::pin(async { Err(ProbeError::Failed(NOT_EVALUATED.into())) })
     }
 }

@@ -23,7 +23,7 @@ use deployer_core::cli::CommonArgs;
 use deployer_core::runtime::Annotation;
 use deployer_core::{Classify, ErrorKind, Runtime};
 use deployer_gates::emergency::Emergency;
-use deployer_gates::environment::EnvironmentProbe;
+use deployer_gates::environment::{EnvironmentProbe, ProbeError};
 use deployer_gates::gate::{GateResult, Outcome, summary_table};
 use deployer_gates::report::coverage::CoverageFormat;
 use deployer_gates::report::sarif::Severity;
@@ -502,15 +502,28 @@ fn evaluate(
             let probe = probe.ok_or_else(|| Error::Usage(plan::NO_PROBE.into()))?;
             let rt = async_runtime(async_rt)?;
             let state = rt.block_on(probe.ecs_service(&expect.cluster, &expect.service));
+            refuse_bad_config("ecs-service", state.as_ref().err())?;
             deployer_gates::environment::ecs_service_gate(expect, state.as_ref())
         }
         Check::Stacks { names, prefix } => {
             let probe = probe.ok_or_else(|| Error::Usage(plan::NO_PROBE.into()))?;
             let rt = async_runtime(async_rt)?;
             let stacks = rt.block_on(probe.stacks(names, prefix.as_deref()));
+            refuse_bad_config("stacks", stacks.as_ref().err())?;
             deployer_gates::environment::stacks_gate(names, prefix.as_deref(), stacks.as_deref())
         }
     })
+}
+
+/// A gate whose target cannot exist as configured (a missing cluster, an unreachable
+/// endpoint or region) is bad configuration, exit 2, not a failed gate.
+fn refuse_bad_config(gate: &str, error: Option<&ProbeError>) -> Result<(), Error> {
+    match error {
+        Some(ProbeError::BadInput(why)) => Err(Error::Usage(format!(
+            "the {gate} gate cannot be evaluated: {why}"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The tokio runtime for health and environment gates, created on first use.

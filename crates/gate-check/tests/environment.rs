@@ -35,6 +35,10 @@ environments:
   bad-gate:
     gates:
       - ecs-service: { cluster: shop, service: api-production }
+  missing-cluster:
+    region: us-east-1
+    gates:
+      - ecs-service: { cluster: no-such-cluster, service: api-production, image: "repo/api:v1" }
 "#;
 
 struct Run {
@@ -277,4 +281,56 @@ fn stacks_gate_against_moto() {
         "{}",
         missing.stdout
     );
+}
+
+/// A gate that names what cannot exist — a cluster that is not there, an ECS endpoint that
+/// refuses connections — is bad configuration: exit 2 with what to fix, not a failed gate.
+#[test]
+fn an_ecs_service_gate_on_a_missing_cluster_or_a_dead_endpoint_is_bad_input() {
+    let sim = sim_with_service();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join(".github")).expect("mkdir");
+    std::fs::write(dir.path().join(".github/deployer.yml"), CONFIG).expect("write");
+
+    let missing = gate_check(
+        dir.path(),
+        &sim.endpoint(),
+        &["--environment", "missing-cluster"],
+        &[("AWS_MAX_ATTEMPTS", "1")],
+    );
+    assert_eq!(missing.code, 2, "{}", missing.stdout);
+    for words in [
+        "the ecs-service gate cannot be evaluated",
+        "cluster `no-such-cluster` does not exist in region us-east-1",
+    ] {
+        assert!(
+            missing.stdout.contains(words),
+            "no `{words}` in\n{}",
+            missing.stdout
+        );
+    }
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead = format!(
+        "http://127.0.0.1:{}",
+        listener.local_addr().expect("addr").port()
+    );
+    drop(listener);
+    let refused = gate_check(
+        dir.path(),
+        &dead,
+        &["--environment", "production"],
+        &[("AWS_MAX_ATTEMPTS", "1")],
+    );
+    assert_eq!(refused.code, 2, "{}", refused.stdout);
+    for words in [
+        "the ecs-service gate cannot be evaluated",
+        &format!("cannot reach {dead}"),
+    ] {
+        assert!(
+            refused.stdout.contains(words),
+            "no `{words}` in\n{}",
+            refused.stdout
+        );
+    }
 }
