@@ -166,7 +166,7 @@ async fn ecs_probe_reports_a_missing_service() {
         .ecs_service(CLUSTER, "nope")
         .await
         .expect_err("missing");
-    assert!(err.0.contains("was not found"), "{err}");
+    assert!(err.to_string().contains("was not found"), "{err}");
     let r = ecs_service_gate(&expect("nope", "repo/api:v1"), Err(&err));
     assert!(!r.passed);
     assert!(
@@ -380,8 +380,8 @@ async fn stack_errors_other_than_missing_are_reported() {
         .stacks(&["app-net".to_string()], None)
         .await
         .expect_err("denied");
-    assert!(err.0.contains("DescribeStacks"), "{err}");
-    assert!(err.0.contains("not authorized"), "{err}");
+    assert!(err.to_string().contains("DescribeStacks"), "{err}");
+    assert!(err.to_string().contains("not authorized"), "{err}");
     let r = stacks_gate(&["app-net".to_string()], None, Err(&err));
     assert!(!r.passed);
     assert!(
