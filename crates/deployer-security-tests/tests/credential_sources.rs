@@ -486,7 +486,9 @@ fn runs(bed: &Bed, source: Source, target: Target) -> Vec<(Run, i32)> {
                     ".github/deployer.yml",
                 ],
             ),
-            1,
+            // The ecs-service gate reads ECS: an endpoint that refuses connections is bad
+            // configuration (exit 2), an answer that is an error is a failed gate (exit 1).
+            aws_fails,
         ),
         (
             bed.run(
