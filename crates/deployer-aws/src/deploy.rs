@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::ecs::{Ecs, ServiceDeploymentInfo, ServiceInfo, short_td};
 use crate::error::{Error, Result};
 use crate::logs::Logs;
+use crate::states::{Controller, HookStatus, ServiceDeploymentStatus, TaskDefinitionStatus};
 use crate::taskdef::{self, EnvSpec, ImageSpec, RenderOptions};
 use crate::wait::{self, Cause, Outcome, Verdict, WaitUntil, WatchOptions, WatchTarget};
 
@@ -160,7 +161,7 @@ impl DeployReport {
                 out.push_str(&format!(
                     "  task {}: stopCode={} stoppedReason={}\n",
                     t.id(),
-                    t.stop_code.clone().unwrap_or_default(),
+                    t.stop_code.as_ref().map_or("", |c| c.as_str()),
                     t.stopped_reason.clone().unwrap_or_default()
                 ));
                 for ct in &t.containers {
@@ -238,13 +239,6 @@ async fn find_deployment(
     Ok(String::new())
 }
 
-fn dep_terminal(status: &str) -> bool {
-    matches!(
-        status,
-        "SUCCESSFUL" | "STOPPED" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED" | "FAILED"
-    )
-}
-
 /// Waits for a deployment that is rolling back (or was asked to) to finish.
 pub async fn wait_rollback(
     ecs: &Ecs,
@@ -256,23 +250,19 @@ pub async fn wait_rollback(
 ) -> Result<ServiceDeploymentInfo> {
     let start = Instant::now();
     let mut last_print: Option<Instant> = None;
-    let mut last_status = String::new();
+    let mut last_status: Option<ServiceDeploymentStatus> = None;
     loop {
         match ecs.describe_service_deployment(arn).await {
             Ok(d) => {
-                if matches!(
-                    d.status.as_str(),
-                    "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED" | "STOPPED"
-                ) || (dep_terminal(&d.status) && d.status != "SUCCESSFUL")
-                {
-                    say(&format!("[{service}] rollback finished: {}", d.status));
-                    return Ok(d);
-                }
-                if d.status == "SUCCESSFUL" {
+                if d.status == ServiceDeploymentStatus::Successful {
                     // Completed before the rollback request took effect.
                     return Ok(d);
                 }
-                if d.status != last_status
+                if d.status.is_finished() {
+                    say(&format!("[{service}] rollback finished: {}", d.status));
+                    return Ok(d);
+                }
+                if last_status.as_ref() != Some(&d.status)
                     || last_print.is_none_or(|t| t.elapsed() >= Duration::from_secs(15))
                 {
                     say(&format!(
@@ -281,7 +271,7 @@ pub async fn wait_rollback(
                         start.elapsed().as_secs()
                     ));
                     last_print = Some(Instant::now());
-                    last_status = d.status.clone();
+                    last_status = Some(d.status.clone());
                 }
             }
             Err(e) => say(&format!(
@@ -387,7 +377,7 @@ async fn wait_for_other_deployment(
             .await
             .unwrap_or_default()
             .into_iter()
-            .find(|d| matches!(d.status.as_str(), "IN_PROGRESS" | "PENDING"))
+            .find(|d| d.status.is_rolling_out())
             .map(|d| d.arn)
             .unwrap_or_else(|| "(no service-deployment ARN)".into());
     }
@@ -445,9 +435,9 @@ pub async fn plan_service(ecs: &Ecs, req: &DeployRequest, say: &dyn Fn(&str)) ->
     let started = Instant::now();
     let mut report = DeployReport::new(req);
     let before = ecs.describe_service(&req.cluster, &req.service).await?;
-    match before.controller.as_str() {
-        "ECS" => {}
-        "CODE_DEPLOY" => {
+    match &before.controller {
+        Controller::Ecs => {}
+        Controller::CodeDeploy => {
             return Err(Error::BadInput(format!(
                 "service `{}` uses the CODE_DEPLOY deployment controller; ecs-deploy does not drive CodeDeploy yet. \
                  Move the service to ECS-native blue/green (deploymentController ECS, strategy BLUE_GREEN) \
@@ -485,8 +475,10 @@ pub async fn plan_service(ecs: &Ecs, req: &DeployRequest, say: &dyn Fn(&str)) ->
         Source::Existing(arn) => {
             let raw = ecs.describe_task_definition_raw(arn).await?;
             let inner = raw.get("taskDefinition").cloned().unwrap_or(Value::Null);
-            let status = inner.get("status").and_then(Value::as_str).unwrap_or("");
-            if status != "ACTIVE" {
+            let status = TaskDefinitionStatus::parse(
+                inner.get("status").and_then(Value::as_str).unwrap_or(""),
+            );
+            if status != TaskDefinitionStatus::Active {
                 return Err(Error::BadInput(format!(
                     "task definition {arn} is {status}, not ACTIVE: it cannot be deployed"
                 )));
@@ -743,39 +735,27 @@ pub async fn on_cancel(
         },
         short_td(&report.task_definition_arn)
     );
-    let status = if arn.is_empty() {
-        None
-    } else {
-        bounded_call(ecs.describe_service_deployment(&arn))
-            .await
-            .ok()
-            .and_then(|r| r.ok())
-            .map(|d| d.status)
-    };
-    match status.as_deref() {
-        Some("SUCCESSFUL") => {
-            let serving = bounded_call(ecs.describe_service(&req.cluster, &req.service))
-                .await
-                .ok()
-                .and_then(|r| r.ok())
-                .is_some_and(|s| s.task_definition == report.task_definition_arn);
-            if serving {
+    // One look: it may have just finished. The verdict is judge's, as in the wait.
+    if let Some(ended) = ended_before_cancel(ecs, req, &report, &arn).await {
+        match ended {
+            Verdict::Success => {
                 report.status = Status::Succeeded;
                 report.next_step = Some(format!(
                     "cancelled ({signal}) just after {what} finished SUCCESSFUL; it is serving"
                 ));
-                report.duration = started.elapsed();
-                return report;
+            }
+            other => {
+                let why = match &other {
+                    Verdict::Failed(cause) => cause.summary.clone(),
+                    _ => wait::verdict_label(&other),
+                };
+                report.next_step = Some(format!(
+                    "cancelled ({signal}); {what} had already ended ({why}): it did not deploy. Check with `{check}`"
+                ));
             }
         }
-        Some(s) if dep_terminal(s) || s.starts_with("ROLLBACK") => {
-            report.next_step = Some(format!(
-                "cancelled ({signal}); {what} had already ended {s}: it did not deploy. Check with `{check}`"
-            ));
-            report.duration = started.elapsed();
-            return report;
-        }
-        _ => {}
+        report.duration = started.elapsed();
+        return report;
     }
     let previous = short_td(&report.previous_task_definition_arn).to_string();
     let next = match req.on_failure {
@@ -792,9 +772,9 @@ pub async fn on_cancel(
                 Ok(Ok(())) => (
                     true,
                     if rollback {
-                        "ROLLBACK_REQUESTED".to_string()
+                        ServiceDeploymentStatus::RollbackRequested.to_string()
                     } else {
-                        "STOP_REQUESTED".to_string()
+                        ServiceDeploymentStatus::StopRequested.to_string()
                     },
                 ),
                 Ok(Err(e)) => (false, format!("request failed: {e}")),
@@ -839,6 +819,48 @@ pub async fn on_cancel(
     report
 }
 
+/// The verdict on `arn` if it has already finished (SUCCESSFUL, stopped, rolled back), from
+/// one bounded read of the deployment and the service; None while it is still in flight or
+/// when ECS does not answer in time.
+async fn ended_before_cancel(
+    ecs: &Ecs,
+    req: &DeployRequest,
+    report: &DeployReport,
+    arn: &str,
+) -> Option<Verdict> {
+    if arn.is_empty() {
+        return None;
+    }
+    let dep = bounded_call(ecs.describe_service_deployment(arn))
+        .await
+        .ok()?
+        .ok()?;
+    if !dep.status.is_finished() && !dep.status.is_rollback() {
+        return None;
+    }
+    let svc = bounded_call(ecs.describe_service(&req.cluster, &req.service))
+        .await
+        .ok()?
+        .ok()?;
+    let snap = wait::Snapshot::of(&report.task_definition_arn, arn, &svc, Some(dep));
+    let verdict = wait::judge(
+        &snap,
+        &wait::History::default(),
+        0.0,
+        &wait::JudgeOptions::default(),
+    );
+    Some(match verdict {
+        // Finished but judge would wait (a state it has no rule for): not a success.
+        Verdict::InProgress | Verdict::TimedOut => Verdict::Unknown(format!(
+            "the deployment ended {}",
+            snap.deployment
+                .map(|d| d.status.to_string())
+                .unwrap_or_default()
+        )),
+        v => v,
+    })
+}
+
 async fn continue_paused(
     ecs: &Ecs,
     logs: &Logs,
@@ -858,7 +880,7 @@ async fn continue_paused(
             .await?;
         arn = list
             .iter()
-            .find(|d| matches!(d.status.as_str(), "IN_PROGRESS" | "PENDING"))
+            .find(|d| d.status.is_rolling_out())
             .map(|d| d.arn.clone())
             .unwrap_or_default();
     }
@@ -869,7 +891,7 @@ async fn continue_paused(
         )));
     }
     let dep = ecs.describe_service_deployment(&arn).await?;
-    if !matches!(dep.status.as_str(), "IN_PROGRESS" | "PENDING") {
+    if !dep.status.is_rolling_out() {
         return Err(Error::BadInput(format!(
             "--continue: the service's current deployment {arn} is {}, not in progress; nothing to continue",
             dep.status
@@ -878,7 +900,7 @@ async fn continue_paused(
     let hook = dep
         .hooks
         .iter()
-        .find(|h| h.status == "AWAITING_ACTION")
+        .find(|h| h.status == HookStatus::AwaitingAction)
         .map(|h| h.id.clone());
     if hook.is_none() {
         say(&format!(
@@ -936,7 +958,7 @@ fn apply_verdict(
         Verdict::Success => report.status = Status::Succeeded,
         Verdict::Reached { stage, hook_id } => {
             report.status = Status::Reached;
-            report.stage = Some(stage.clone());
+            report.stage = Some(stage.to_string());
             report.hook_id = hook_id.clone();
             report.next_step = Some(format!(
                 "the deployment is at {stage}; test the new revision through the test listener, then run \
@@ -1030,14 +1052,11 @@ async fn finish(
     say: &dyn Fn(&str),
 ) -> Result<DeployReport> {
     apply_verdict(req, &mut report, &outcome, say);
-    let last_status = outcome
-        .last
-        .as_ref()
-        .map(|d| d.status.clone())
-        .unwrap_or_default();
+    let last_status = outcome.last.as_ref().map(|d| d.status.clone());
     let superseded = matches!(&report.cause, Some(c) if c.kind == wait::CauseKind::Superseded);
     if matches!(report.status, Status::Failed | Status::TimedOut) && !superseded {
-        report.rollback = on_failure(ecs, logs, req, &report, &last_status, before, say).await;
+        report.rollback =
+            on_failure(ecs, logs, req, &report, last_status.as_ref(), before, say).await;
     }
     report.timeline.push((
         started.elapsed().as_secs(),
@@ -1052,14 +1071,15 @@ async fn on_failure(
     logs: &Logs,
     req: &DeployRequest,
     report: &DeployReport,
-    last_status: &str,
+    last_status: Option<&ServiceDeploymentStatus>,
     before: &ServiceInfo,
     say: &dyn Fn(&str),
 ) -> Option<RollbackReport> {
     let arn = report.service_deployment_arn.as_str();
     let poll = req.watch.poll_interval;
     let timeout = req.watch.judge.timeout.max(Duration::from_secs(600));
-    let already_rolling = last_status.starts_with("ROLLBACK");
+    let already_rolling = last_status.is_some_and(ServiceDeploymentStatus::is_rollback);
+    let finished = last_status.is_some_and(ServiceDeploymentStatus::is_finished);
     match req.on_failure {
         OnFailure::Leave if !already_rolling => {
             say(&format!(
@@ -1069,7 +1089,7 @@ async fn on_failure(
             None
         }
         OnFailure::Stop if !already_rolling => {
-            if arn.is_empty() || dep_terminal(last_status) {
+            if arn.is_empty() || finished {
                 return None;
             }
             let res = ecs.stop_service_deployment(arn, false).await;
@@ -1077,14 +1097,19 @@ async fn on_failure(
                 action: "StopServiceDeployment(ABORT)".into(),
                 to_task_definition: None,
                 final_status: match &res {
-                    Ok(()) => "STOP_REQUESTED".into(),
+                    Ok(()) => ServiceDeploymentStatus::StopRequested.to_string(),
                     Err(e) => format!("stop failed: {e}"),
                 },
                 ok: res.is_ok(),
             })
         }
         _ => {
-            if !arn.is_empty() && !matches!(last_status, "STOPPED" | "SUCCESSFUL" | "FAILED") {
+            // A rollback ECS finished is waited for too (the wait returns at once).
+            let settled = matches!(
+                last_status,
+                Some(ServiceDeploymentStatus::Stopped | ServiceDeploymentStatus::Successful)
+            );
+            if !arn.is_empty() && !settled {
                 let action = if already_rolling {
                     say(&format!(
                         "[{}] ECS is already rolling back; waiting for it",
@@ -1116,8 +1141,12 @@ async fn on_failure(
                     Ok(d) => RollbackReport {
                         action,
                         to_task_definition: serving,
-                        ok: d.status == "ROLLBACK_SUCCESSFUL" || d.status == "STOPPED",
-                        final_status: d.status,
+                        ok: matches!(
+                            d.status,
+                            ServiceDeploymentStatus::RollbackSuccessful
+                                | ServiceDeploymentStatus::Stopped
+                        ),
+                        final_status: d.status.to_string(),
                     },
                     Err(e) => RollbackReport {
                         action,

@@ -19,6 +19,7 @@ pub mod logs;
 pub mod migration;
 pub mod probe;
 pub mod rollback;
+pub mod states;
 pub mod taskdef;
 #[doc(hidden)]
 #[cfg(feature = "testing")]

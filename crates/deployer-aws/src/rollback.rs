@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::ecs::{Ecs, ServiceInfo, family_of_arn, revision_of_arn, short_td};
 use crate::error::{Error, Result};
+use crate::states::{ServiceDeploymentStatus, TaskDefinitionStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -143,7 +144,7 @@ pub async fn resolve(
                 .await?;
             let mut found = None;
             for d in &list {
-                if d.status != "SUCCESSFUL" {
+                if d.status != ServiceDeploymentStatus::Successful {
                     continue;
                 }
                 let Some(rev) = &d.target_revision else {
@@ -194,11 +195,13 @@ pub async fn resolve(
         .describe_task_definition_raw(&resolved.task_definition)
         .await?;
     let inner = raw.get("taskDefinition").cloned().unwrap_or(Value::Null);
-    let status = inner
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or("UNKNOWN");
-    if status != "ACTIVE" {
+    let status = TaskDefinitionStatus::parse(
+        inner
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("UNKNOWN"),
+    );
+    if status != TaskDefinitionStatus::Active {
         return Err(Error::BadInput(format!(
             "rollback target {} is {status}, not ACTIVE; pick another target (nothing was changed)",
             resolved.task_definition

@@ -8,6 +8,7 @@ use aws_sdk_ecs::types as t;
 use serde_json::{Value, json};
 
 use crate::ecs::Ecs;
+use crate::states::{HookStatus, ServiceDeploymentStatus};
 use crate::{AwsContext, LoadOptions};
 
 /// A context that talks to `endpoint` with dummy static credentials in us-east-1.
@@ -141,7 +142,10 @@ pub async fn create_service(
                 .list_service_deployments(cluster, name, None)
                 .await
                 .unwrap_or_default();
-            if list.first().is_none_or(|d| d.status == "SUCCESSFUL") {
+            if list
+                .first()
+                .is_none_or(|d| d.status == ServiceDeploymentStatus::Successful)
+            {
                 return s.task_definition;
             }
         }
@@ -152,7 +156,10 @@ pub async fn create_service(
             .unwrap_or_default()
             .first()
             && let Ok(d) = ecs.describe_service_deployment(&first.arn).await
-            && let Some(h) = d.hooks.iter().find(|h| h.status == "AWAITING_ACTION")
+            && let Some(h) = d
+                .hooks
+                .iter()
+                .find(|h| h.status == HookStatus::AwaitingAction)
         {
             let _ = ecs
                 .continue_service_deployment(&first.arn, Some(&h.id), false)

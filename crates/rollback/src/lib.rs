@@ -238,7 +238,7 @@ async fn cancelled_rollback(
                 .await
                 .unwrap_or_default()
                 .into_iter()
-                .find(|d| matches!(d.status.as_str(), "IN_PROGRESS" | "PENDING"))
+                .find(|d| d.status.is_rolling_out())
                 .map(|d| d.arn)
                 .unwrap_or_default();
         }
@@ -365,10 +365,7 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
                 .list_service_deployments(&svc_target.cluster, &svc_target.service, None)
                 .await
                 .unwrap_or_default();
-            let active = history
-                .iter()
-                .find(|d| matches!(d.status.as_str(), "IN_PROGRESS" | "PENDING"))
-                .cloned();
+            let active = history.iter().find(|d| d.status.is_rolling_out()).cloned();
             if let (Some(active), Target::Auto) = (&active, &wanted) {
                 say(&format!(
                     "a deployment is in progress ({}); stopping it with rollback",
@@ -387,7 +384,8 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
                 let now = ecs
                     .describe_service(&svc_target.cluster, &svc_target.service)
                     .await?;
-                let ok = d.status == "ROLLBACK_SUCCESSFUL";
+                let ok =
+                    d.status == deployer_aws::states::ServiceDeploymentStatus::RollbackSuccessful;
                 return Ok::<_, Error>((
                     ok,
                     now.task_definition,
