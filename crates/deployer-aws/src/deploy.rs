@@ -8,10 +8,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::ecs::{Ecs, ServiceDeploymentInfo, ServiceInfo, short_td};
+use crate::budget;
+use crate::ecs::{Ecs, EcsDeployment, ServiceDeploymentInfo, ServiceInfo, short_td};
 use crate::error::{Error, Result};
 use crate::logs::Logs;
-use crate::states::{Controller, HookStatus, ServiceDeploymentStatus, TaskDefinitionStatus};
+use crate::states::{
+    Controller, DeploymentRole, HookStatus, RolloutState, ServiceDeploymentStatus,
+    TaskDefinitionStatus,
+};
 use crate::taskdef::{self, EnvSpec, ImageSpec, RenderOptions};
 use crate::wait::{self, Cause, Outcome, Verdict, WaitUntil, WatchOptions, WatchTarget};
 
@@ -57,10 +61,17 @@ pub struct DeployRequest {
     pub tags: Vec<(String, String)>,
     pub desired_count: Option<i32>,
     pub force_new_deployment: bool,
+    /// What to do when the deployment fails.
     pub on_failure: OnFailure,
+    /// What to do when the timeout is reached while the deployment is still in progress:
+    /// by default it is left alone (a healthy, slow deployment is not a failure).
+    pub on_timeout: OnFailure,
     pub watch: WatchOptions,
     /// Blue/green: continue the paused deployment instead of starting one.
     pub continue_deployment: bool,
+    /// With `continue_deployment`: only watch the deployment in progress to its end; send
+    /// nothing to ECS (`ecs-deploy --watch`).
+    pub watch_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +86,8 @@ pub enum Status {
     Cancelled,
     /// ECS could not be read for too long: the outcome is not known.
     Unknown,
+    /// Deployed with a desired count of 0: the revision is set, no task ran.
+    NoTasks,
 }
 
 impl Status {
@@ -87,12 +100,13 @@ impl Status {
             Status::TimedOut => "timed-out",
             Status::Cancelled => "cancelled",
             Status::Unknown => "unknown",
+            Status::NoTasks => "no-tasks",
         }
     }
     pub fn ok(&self) -> bool {
         matches!(
             self,
-            Status::Succeeded | Status::Unchanged | Status::Reached
+            Status::Succeeded | Status::Unchanged | Status::Reached | Status::NoTasks
         )
     }
 }
@@ -319,6 +333,8 @@ pub struct Plan {
     started: Instant,
     td_json: Value,
     noop: bool,
+    /// The timeout the wait runs under (computed with `--timeout auto`).
+    timeout: Duration,
 }
 
 impl Plan {
@@ -350,10 +366,30 @@ pub async fn deploy_service(
     execute_plan(ecs, logs, req, plan, say).await
 }
 
-/// A deployment is in flight: the service has more than one deployment (old tasks still
-/// being replaced).
+/// Another deployment is still moving tasks: the service has more than one deployment and
+/// one of them is rolling out (or does not say: the stricter reading). A deployment the
+/// circuit breaker FAILED with rollback off stays listed beside the ACTIVE one but launches
+/// nothing more (DeploymentConfiguration: "a service deployment will transition to a
+/// failed state and stop launching new tasks"): deploying over it is the fix-forward.
 fn in_flight(svc: &ServiceInfo) -> bool {
     svc.deployments.len() > 1
+        && svc.deployments.iter().any(|d| {
+            d.rollout_state
+                .as_ref()
+                .is_none_or(|r| *r == RolloutState::InProgress)
+        })
+}
+
+/// The deployment the circuit breaker failed with rollback off (PRIMARY, rollout FAILED)
+/// and the revision still serving beside it (the ACTIVE deployment that COMPLETED).
+fn failed_beside_serving(svc: &ServiceInfo) -> Option<(&EcsDeployment, &EcsDeployment)> {
+    let failed = svc
+        .primary()
+        .filter(|p| p.rollout_state == Some(RolloutState::Failed))?;
+    let serving = svc.deployments.iter().find(|d| {
+        d.status == DeploymentRole::Active && d.rollout_state == Some(RolloutState::Completed)
+    })?;
+    Some((failed, serving))
 }
 
 /// Another deployment of the service is in progress (a second run, someone in the console):
@@ -379,8 +415,27 @@ async fn wait_for_other_deployment(
             .into_iter()
             .find(|d| d.status.is_rolling_out())
             .map(|d| d.arn)
-            .unwrap_or_else(|| "(no service-deployment ARN)".into());
+            .unwrap_or_default();
     }
+    // Without a service-deployment record, name it by the service's own deployment id.
+    let check = if other.is_empty() {
+        other = svc
+            .deployments
+            .iter()
+            .find(|d| {
+                d.rollout_state
+                    .as_ref()
+                    .is_none_or(|r| *r == RolloutState::InProgress)
+            })
+            .map(|d| d.id.clone())
+            .unwrap_or_else(|| "a deployment".into());
+        format!(
+            "aws ecs describe-services --cluster {} --services {}",
+            req.cluster, req.service
+        )
+    } else {
+        format!("aws ecs describe-service-deployments --service-deployment-arns {other}")
+    };
     let other_td = short_td(&svc.task_definition).to_string();
     say(&format!(
         "[{}] another deployment is in progress ({other}, {other_td}); waiting for it to finish before deploying",
@@ -391,8 +446,7 @@ async fn wait_for_other_deployment(
         if started.elapsed() >= req.watch.judge.timeout {
             return Err(Error::Failed(format!(
                 "service `{}` has had another deployment in progress ({other}, {other_td}) for {} s; \
-                 not deploying over it. Wait for it to finish (`aws ecs describe-service-deployments \
-                 --service-deployment-arns {other}`), continue it if it is a paused blue/green deployment \
+                 not deploying over it. Wait for it to finish (`{check}`), continue it if it is a paused blue/green deployment \
                  (`ecs-deploy --continue`), or roll it back (`rollback --cluster {} --service {}`), then re-run",
                 req.service,
                 started.elapsed().as_secs(),
@@ -429,6 +483,26 @@ async fn wait_for_other_deployment(
     Ok(svc)
 }
 
+/// `req` with the timeout it waits under: the one given, or with `--timeout auto` the one
+/// computed from the service's own configuration (strategy, bake times, health checks,
+/// desired count), said in the first lines of the output.
+fn with_timeout(req: &DeployRequest, svc: &ServiceInfo, say: &dyn Fn(&str)) -> DeployRequest {
+    let mut req = req.clone();
+    if req.watch.auto_timeout {
+        let desired = req.desired_count.unwrap_or(svc.desired);
+        let b = budget::for_service(svc, desired);
+        say(&format!(
+            "[{}] timeout {} ({}; set --timeout to choose another)",
+            req.service,
+            budget::human(b.timeout),
+            b.why
+        ));
+        req.watch.judge.timeout = b.timeout;
+        req.watch.auto_timeout = false;
+    }
+    req
+}
+
 /// First half of [`deploy_service`]: checks the service, renders the definition and
 /// registers it when it changed. Nothing is deployed yet.
 pub async fn plan_service(ecs: &Ecs, req: &DeployRequest, say: &dyn Fn(&str)) -> Result<Plan> {
@@ -452,12 +526,30 @@ pub async fn plan_service(ecs: &Ecs, req: &DeployRequest, say: &dyn Fn(&str)) ->
             )));
         }
     }
+    let req = &with_timeout(req, &before, say);
     let before = if req.continue_deployment {
         before
     } else {
         wait_for_other_deployment(ecs, req, before, say).await?
     };
     report.previous_task_definition_arn = before.task_definition.clone();
+    if let Some((failed, serving)) = failed_beside_serving(&before) {
+        say(&format!(
+            "[{}] the service's last deployment ({}, {}) FAILED{} and is stopped; {} still serves. \
+             Deploying over it (fix-forward); a rollback goes back to {}",
+            req.service,
+            failed.id,
+            short_td(&failed.task_definition),
+            failed
+                .rollout_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default(),
+            short_td(&serving.task_definition),
+            short_td(&serving.task_definition),
+        ));
+        report.previous_task_definition_arn = serving.task_definition.clone();
+    }
     report.desired = before.desired;
 
     if req.continue_deployment {
@@ -467,6 +559,7 @@ pub async fn plan_service(ecs: &Ecs, req: &DeployRequest, say: &dyn Fn(&str)) ->
             started,
             td_json: Value::Null,
             noop: false,
+            timeout: req.watch.judge.timeout,
         });
     }
 
@@ -555,6 +648,7 @@ pub async fn plan_service(ecs: &Ecs, req: &DeployRequest, say: &dyn Fn(&str)) ->
         started,
         td_json,
         noop,
+        timeout: req.watch.judge.timeout,
     })
 }
 
@@ -596,7 +690,12 @@ pub async fn execute_plan_cancellable(
         started,
         td_json,
         noop,
+        timeout,
     } = plan;
+    let mut effective = req.clone();
+    effective.watch.judge.timeout = timeout;
+    effective.watch.auto_timeout = false;
+    let req = &effective;
     if noop {
         return Ok(report);
     }
@@ -656,14 +755,14 @@ pub async fn execute_plan_cancellable(
     };
     report.service_deployment_arn = arn;
     tokio::select! {
-        r = finish(ecs, logs, req, report.clone(), outcome.clone(), &before, started, say) => r,
+        r = finish(ecs, logs, req, report.clone(), outcome.clone(), started, say) => r,
         signal = &mut cancel => {
             // Cancelled during the rollback wait: the verdict stands, the rollback goes on.
             let mut report = report;
             apply_verdict(req, &mut report, &outcome, say);
             report.rollback = Some(RollbackReport {
                 action: "rollback after the failure".into(),
-                to_task_definition: Some(before.task_definition.clone()),
+                to_task_definition: Some(report.previous_task_definition_arn.clone()),
                 final_status: format!(
                     "cancelled ({signal}) while waiting for it; it continues in ECS — check with \
                      `aws ecs describe-services --cluster {} --services {}`",
@@ -884,17 +983,23 @@ async fn continue_paused(
             .map(|d| d.arn.clone())
             .unwrap_or_default();
     }
+    let flag = if req.watch_only {
+        "--watch"
+    } else {
+        "--continue"
+    };
     if arn.is_empty() {
         return Err(Error::BadInput(format!(
-            "--continue: service `{}` has no deployment in progress",
+            "{flag}: service `{}` has no deployment in progress",
             req.service
         )));
     }
     let dep = ecs.describe_service_deployment(&arn).await?;
     if !dep.status.is_rolling_out() {
         return Err(Error::BadInput(format!(
-            "--continue: the service's current deployment {arn} is {}, not in progress; nothing to continue",
-            dep.status
+            "{flag}: the service's current deployment {arn} is {}, not in progress; nothing to {}",
+            dep.status,
+            if req.watch_only { "watch" } else { "continue" }
         )));
     }
     let hook = dep
@@ -902,7 +1007,17 @@ async fn continue_paused(
         .iter()
         .find(|h| h.status == HookStatus::AwaitingAction)
         .map(|h| h.id.clone());
-    if hook.is_none() {
+    if req.watch_only {
+        say(&format!(
+            "[{}] watching {arn} to its end (nothing is sent to ECS{})",
+            req.service,
+            if hook.is_some() {
+                "; a pause hook is waiting: `ecs-deploy --continue` sends CONTINUE"
+            } else {
+                ""
+            }
+        ));
+    } else if hook.is_none() {
         say(&format!(
             "[{}] no pause hook is waiting; continuing to wait for the deployment",
             req.service
@@ -940,7 +1055,7 @@ async fn continue_paused(
     let mut watch = req.watch.clone();
     watch.judge.wait_until = WaitUntil::Deployed;
     let outcome = wait::watch(ecs, logs, &target, &watch, say).await?;
-    finish(ecs, logs, req, report, outcome, before, started, say).await
+    finish(ecs, logs, req, report, outcome, started, say).await
 }
 
 /// Sets status, cause and next step from the watch's verdict.
@@ -955,6 +1070,16 @@ fn apply_verdict(
     report.running = outcome.running;
     report.desired = outcome.desired;
     match &outcome.verdict {
+        Verdict::Success if outcome.desired == 0 => {
+            // ECS calls it COMPLETED, and it is: but no task ran, so nothing showed that the
+            // new revision starts.
+            report.status = Status::NoTasks;
+            report.next_step = Some(format!(
+                "{} is the service's revision, but its desired count is 0: no task ran, so nothing \
+                 proved it starts. Scale the service up (`ecs-deploy --desired-count N`) to try it",
+                short_td(&report.task_definition_arn)
+            ));
+        }
         Verdict::Success => report.status = Status::Succeeded,
         Verdict::Reached { stage, hook_id } => {
             report.status = Status::Reached;
@@ -1000,14 +1125,20 @@ fn apply_verdict(
                 .unwrap_or_else(|| {
                     format!("{} of {} tasks running", outcome.running, outcome.desired)
                 });
+            let (cluster, service) = (&req.cluster, &req.service);
             report.next_step = Some(format!(
-                "the deployment is still in progress after {} s ({state}). {}",
+                "the deployment is still in progress after {} s ({state}) and nothing has failed. {}",
                 outcome.elapsed.as_secs(),
-                match req.on_failure {
-                    OnFailure::Leave =>
-                        "It was left running: watch it in the ECS console, or run `rollback` to go back",
-                    OnFailure::Stop => "It was stopped",
-                    OnFailure::Rollback => "It is being rolled back",
+                match req.on_timeout {
+                    OnFailure::Leave => format!(
+                        "It was left running (--on-timeout leave). Watch it to its end with \
+                         `ecs-deploy --watch --cluster {cluster} --service {service}`, or go back with \
+                         `rollback --cluster {cluster} --service {service}`; if it is this slow by design, \
+                         raise --timeout"
+                    ),
+                    OnFailure::Stop => "It was asked to stop (--on-timeout stop)".to_string(),
+                    OnFailure::Rollback =>
+                        "It is being rolled back (--on-timeout rollback)".to_string(),
                 }
             ));
         }
@@ -1040,23 +1171,27 @@ fn apply_verdict(
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename the list
+#[allow(clippy::too_many_arguments)] // two call sites; a struct would only rename the list
 async fn finish(
     ecs: &Ecs,
     logs: &Logs,
     req: &DeployRequest,
     mut report: DeployReport,
     outcome: Outcome,
-    before: &ServiceInfo,
     started: Instant,
     say: &dyn Fn(&str),
 ) -> Result<DeployReport> {
     apply_verdict(req, &mut report, &outcome, say);
     let last_status = outcome.last.as_ref().map(|d| d.status.clone());
     let superseded = matches!(&report.cause, Some(c) if c.kind == wait::CauseKind::Superseded);
-    if matches!(report.status, Status::Failed | Status::TimedOut) && !superseded {
+    let action = match report.status {
+        Status::Failed if !superseded => Some(req.on_failure),
+        Status::TimedOut => Some(req.on_timeout),
+        _ => None,
+    };
+    if let Some(action) = action {
         report.rollback =
-            on_failure(ecs, logs, req, &report, last_status.as_ref(), before, say).await;
+            on_failure(ecs, logs, req, action, &report, last_status.as_ref(), say).await;
     }
     report.timeline.push((
         started.elapsed().as_secs(),
@@ -1066,13 +1201,14 @@ async fn finish(
     Ok(report)
 }
 
+/// Carries out `action` (the on-failure or on-timeout choice) on the deployment of `report`.
 async fn on_failure(
     ecs: &Ecs,
     logs: &Logs,
     req: &DeployRequest,
+    action: OnFailure,
     report: &DeployReport,
     last_status: Option<&ServiceDeploymentStatus>,
-    before: &ServiceInfo,
     say: &dyn Fn(&str),
 ) -> Option<RollbackReport> {
     let arn = report.service_deployment_arn.as_str();
@@ -1080,10 +1216,15 @@ async fn on_failure(
     let timeout = req.watch.judge.timeout.max(Duration::from_secs(600));
     let already_rolling = last_status.is_some_and(ServiceDeploymentStatus::is_rollback);
     let finished = last_status.is_some_and(ServiceDeploymentStatus::is_finished);
-    match req.on_failure {
+    match action {
         OnFailure::Leave if !already_rolling => {
+            let flag = if report.status == Status::TimedOut {
+                "on-timeout"
+            } else {
+                "on-failure"
+            };
             say(&format!(
-                "[{}] on-failure=leave: the deployment is left as it is",
+                "[{}] {flag}=leave: the deployment is left as it is",
                 req.service
             ));
             None
@@ -1124,7 +1265,7 @@ async fn on_failure(
                     if let Err(e) = ecs.stop_service_deployment(arn, true).await {
                         return Some(RollbackReport {
                             action: "StopServiceDeployment(ROLLBACK)".into(),
-                            to_task_definition: Some(before.task_definition.clone()),
+                            to_task_definition: Some(report.previous_task_definition_arn.clone()),
                             final_status: format!("request failed: {e}"),
                             ok: false,
                         });
@@ -1158,31 +1299,39 @@ async fn on_failure(
             }
             // No deployment record to roll back: redeploy the revision that was serving.
             // (A deployment someone STOPPED, or one that finished, is not ours to override.)
-            if !arn.is_empty() || before.task_definition == report.task_definition_arn {
+            if !arn.is_empty() || report.previous_task_definition_arn == report.task_definition_arn
+            {
                 return None;
             }
             say(&format!(
                 "[{}] rolling back: redeploying {}",
                 req.service,
-                short_td(&before.task_definition)
+                short_td(&report.previous_task_definition_arn)
             ));
             let mut back = req.clone();
-            back.source = Source::Existing(before.task_definition.clone());
+            back.source = Source::Existing(report.previous_task_definition_arn.clone());
             back.on_failure = OnFailure::Leave;
+            back.on_timeout = OnFailure::Leave;
             back.desired_count = None;
             back.force_new_deployment = false;
             back.watch.judge.wait_until = WaitUntil::Deployed;
             let result = Box::pin(deploy_service(ecs, logs, &back, say)).await;
             Some(match result {
                 Ok(r) => RollbackReport {
-                    action: format!("redeploy {}", short_td(&before.task_definition)),
-                    to_task_definition: Some(before.task_definition.clone()),
+                    action: format!(
+                        "redeploy {}",
+                        short_td(&report.previous_task_definition_arn)
+                    ),
+                    to_task_definition: Some(report.previous_task_definition_arn.clone()),
                     final_status: r.status.as_str().to_string(),
                     ok: r.status.ok(),
                 },
                 Err(e) => RollbackReport {
-                    action: format!("redeploy {}", short_td(&before.task_definition)),
-                    to_task_definition: Some(before.task_definition.clone()),
+                    action: format!(
+                        "redeploy {}",
+                        short_td(&report.previous_task_definition_arn)
+                    ),
+                    to_task_definition: Some(report.previous_task_definition_arn.clone()),
                     final_status: e.to_string(),
                     ok: false,
                 },

@@ -50,6 +50,23 @@ pub struct EcsDeployment {
     pub created_at: Option<f64>,
 }
 
+/// How the service rolls a deployment out: what the timeout is designed against.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RolloutConfig {
+    /// None: ROLLING (the API's default).
+    pub strategy: Option<Strategy>,
+    pub minimum_healthy_percent: Option<i32>,
+    pub maximum_percent: Option<i32>,
+    pub bake_time_minutes: Option<i32>,
+    /// LINEAR: (stepPercent, stepBakeTimeInMinutes), each None when AWS's default applies.
+    pub linear: Option<(Option<f64>, Option<i32>)>,
+    /// CANARY: (canaryPercent, canaryBakeTimeInMinutes).
+    pub canary: Option<(Option<f64>, Option<i32>)>,
+    pub health_check_grace_seconds: Option<i32>,
+    /// Behind at least one load balancer (target group health, deregistration delay).
+    pub load_balanced: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct ServiceInfo {
     pub arn: String,
@@ -62,6 +79,7 @@ pub struct ServiceInfo {
     pub pending: i32,
     pub controller: Controller,
     pub strategy: Option<Strategy>,
+    pub rollout: RolloutConfig,
     pub current_service_deployment: Option<String>,
     pub deployments: Vec<EcsDeployment>,
     pub events: Vec<ServiceEvent>,
@@ -207,6 +225,26 @@ fn task_info(task: &t::Task) -> TaskInfo {
     }
 }
 
+fn rollout_config(svc: &t::Service) -> RolloutConfig {
+    let config = svc.deployment_configuration();
+    RolloutConfig {
+        strategy: config
+            .and_then(|c| c.strategy())
+            .map(|s| Strategy::parse(s.as_str())),
+        minimum_healthy_percent: config.and_then(|c| c.minimum_healthy_percent()),
+        maximum_percent: config.and_then(|c| c.maximum_percent()),
+        bake_time_minutes: config.and_then(|c| c.bake_time_in_minutes()),
+        linear: config
+            .and_then(|c| c.linear_configuration())
+            .map(|l| (l.step_percent(), l.step_bake_time_in_minutes())),
+        canary: config
+            .and_then(|c| c.canary_configuration())
+            .map(|c| (c.canary_percent(), c.canary_bake_time_in_minutes())),
+        health_check_grace_seconds: svc.health_check_grace_period_seconds(),
+        load_balanced: !svc.load_balancers().is_empty(),
+    }
+}
+
 impl Ecs {
     pub fn new(config: &SdkConfig) -> Ecs {
         Ecs {
@@ -291,6 +329,7 @@ impl Ecs {
                 .deployment_configuration()
                 .and_then(|c| c.strategy())
                 .map(|s| Strategy::parse(s.as_str())),
+            rollout: rollout_config(svc),
             current_service_deployment: svc.current_service_deployment().map(String::from),
             deployments: svc
                 .deployments()

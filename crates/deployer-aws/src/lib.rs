@@ -10,6 +10,7 @@
 //! * `migration`: one-off tasks with live awslogs streaming.
 //! * `logs`: CloudWatch Logs reading shared by `wait` and `migration`.
 
+pub mod budget;
 pub mod cli;
 pub mod credentials;
 pub mod deploy;

@@ -39,6 +39,7 @@ pub fn deploy_request(cluster: &str, service: &str, image: &str) -> crate::deplo
         desired_count: None,
         force_new_deployment: false,
         on_failure: crate::deploy::OnFailure::Rollback,
+        on_timeout: crate::deploy::OnFailure::Leave,
         watch: crate::wait::WatchOptions {
             judge: crate::wait::JudgeOptions {
                 timeout: Duration::from_secs(60),
@@ -49,8 +50,10 @@ pub fn deploy_request(cluster: &str, service: &str, image: &str) -> crate::deplo
             log_lines: 20,
             max_unreachable: Duration::from_secs(60),
             clock: crate::wait::Clock::real(),
+            auto_timeout: false,
         },
         continue_deployment: false,
+        watch_only: false,
     }
 }
 

@@ -448,6 +448,8 @@ fn snapshot() -> impl Strategy<Value = deployer_aws::wait::Snapshot> {
                     deployments_count: count,
                     new_events,
                     stopped_tasks,
+                    deployment_started_at: None,
+                    other_deployment: None,
                 }
             },
         )

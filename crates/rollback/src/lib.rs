@@ -11,7 +11,7 @@ use deployer_aws::deploy::{DeployRequest, OnFailure, Source, deploy_service, wai
 use deployer_aws::ecs::{Ecs, short_td};
 use deployer_aws::logs::Logs;
 use deployer_aws::rollback::{
-    SEARCH_LIMIT, Target, first_running_tag, newest_revisions, resolve, service_family,
+    SEARCH_LIMIT, TagMatch, Target, first_running_tag, newest_revisions, resolve, service_family,
     tag_candidates,
 };
 use deployer_aws::wait::{JudgeOptions, WatchOptions};
@@ -156,7 +156,12 @@ async fn find_tagged(
             format!("newest revision of {family} tagged {key}={value}"),
         ));
     }
-    if let Some(arn) = first_running_tag(&revisions, value) {
+    let mode = if sha {
+        TagMatch::GitSha
+    } else {
+        TagMatch::Exact
+    };
+    if let Some(arn) = first_running_tag(&revisions, value, mode) {
         return Ok((
             arn.to_string(),
             format!("newest revision of {family} that runs `{value}`"),
@@ -436,6 +441,7 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
                 desired_count: None,
                 force_new_deployment: false,
                 on_failure: OnFailure::Leave,
+                on_timeout: OnFailure::Leave,
                 watch: WatchOptions {
                     judge: JudgeOptions {
                         timeout: args.timeout,
@@ -445,6 +451,7 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
                     ..Default::default()
                 },
                 continue_deployment: false,
+                watch_only: false,
             };
             let r = deploy_service(&ecs, &logs, &req, &say).await?;
             Ok((
