@@ -193,6 +193,15 @@ mod tests {
         });
         let b = for_service(&svc, 4);
         assert!(b.timeout >= Duration::from_secs(69 * 60 * 3 / 2), "{b:?}");
+        // The line the README shows.
+        assert_eq!(human(b.timeout), "2h 2m");
+        assert!(
+            b.why.starts_with(
+                "LINEAR: 10 steps of 10 % with 6 min bake between them, then a 15 min bake"
+            ),
+            "{}",
+            b.why
+        );
         assert!(b.why.contains("10 steps of 10 %"), "{}", b.why);
         assert!(b.why.contains("6 min bake"), "{}", b.why);
     }
