@@ -269,7 +269,7 @@ impl Client {
             .append_pair("per_page", &per_page);
         let (_, mut list): (StatusCode, Vec<Deployment>) =
             self.send_json(&Call::get(&action, READ, url)).await?;
-        list.sort_by(|a, b| b.id.cmp(&a.id));
+        list.sort_by_key(|d| std::cmp::Reverse(d.id));
         Ok(list)
     }
 
@@ -286,7 +286,7 @@ impl Client {
             .append_pair("per_page", &MAX_PER_PAGE.to_string());
         let (_, mut list): (StatusCode, Vec<DeploymentStatusInfo>) =
             self.send_json(&Call::get(&action, READ, url)).await?;
-        list.sort_by(|a, b| b.id.cmp(&a.id));
+        list.sort_by_key(|d| std::cmp::Reverse(d.id));
         Ok(list)
     }
 }
