@@ -413,3 +413,25 @@ fn unreadable_records_fall_back_to_the_pushs_before_and_say_so() {
     // Two attempts for the first service; the second is not asked.
     assert_eq!(w.github.records.requests(), 2);
 }
+
+/// The same through the binary: the reason and a warning annotation say the records were
+/// not read (the binary's default retries: 4 attempts, about 7 s of backoff).
+#[test]
+fn the_binary_warns_when_the_records_cannot_be_read() {
+    let mut w = World::new();
+    let c0 = w.repo.head();
+    let c1 = w.commit("billing/main.txt", "fix(billing): x");
+    w.github.records.set_answer(Answer::Unavailable);
+    let run = w.run(&w.repo.path(), c0, c1, &SINCE);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert_eq!(run.outputs["changes"], r#"["billing"]"#);
+    assert_eq!(run.outputs["base"], c0.to_string());
+    assert!(
+        run.log
+            .contains("::warning title=detect-changes%3A deployment records not read::")
+            && run.log.contains("could not be read"),
+        "{}",
+        run.log
+    );
+    assert_eq!(bases(&run)["search"]["source"], "records-unreadable");
+}
