@@ -27,6 +27,10 @@ pub const MAX_DESCRIPTION_CHARS: usize = 140;
 const DEPLOYMENTS: Permission = Permission::DeploymentsWrite;
 const READ: Permission = Permission::DeploymentsRead;
 
+/// The `task` of the deployment a rollback records for the commit it returned to
+/// (deployer-notify's rollback).
+pub const ROLLBACK_TASK: &str = "deploy:rollback";
+
 /// GitHub's largest page for both lists ("The number of results per page (max 100)",
 /// REST API docs, "List deployments" and "List deployment statuses").
 pub const MAX_PER_PAGE: u8 = 100;

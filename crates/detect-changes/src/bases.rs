@@ -163,7 +163,7 @@ pub fn resolve(
             task,
             newer_unsuccessful,
         } => {
-            let rollback = if task == "deploy:rollback" {
+            let rollback = if task == deployer_github::deployments::ROLLBACK_TASK {
                 ", a rollback"
             } else {
                 ""
