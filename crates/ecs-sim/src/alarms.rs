@@ -98,17 +98,16 @@ impl Monitor {
             .iter()
             .filter(|n| match overrides.get(*n) {
                 Some(on) => *on,
-                None => scenario
-                    .alarms
-                    .get(*n)
-                    .is_some_and(|a| a.fires.iter().any(|w| {
+                None => scenario.alarms.get(*n).is_some_and(|a| {
+                    a.fires.iter().any(|w| {
                         let from = match (w.at, w.after_deployment_start) {
                             (Some(at), _) => origin + at,
                             (None, Some(after)) => deployment_start + after,
                             (None, None) => return false,
                         };
                         now >= from && w.lasts.is_none_or(|l| now < from + l)
-                    })),
+                    })
+                }),
             })
             .cloned()
             .collect()

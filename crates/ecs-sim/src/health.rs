@@ -124,7 +124,11 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn new(group_arn: String, container: String, settings: crate::scenario::TargetGroup) -> Target {
+    pub fn new(
+        group_arn: String,
+        container: String,
+        settings: crate::scenario::TargetGroup,
+    ) -> Target {
         Target {
             group_arn,
             container,

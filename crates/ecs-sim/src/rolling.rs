@@ -410,7 +410,9 @@ fn replace_unhealthy(state: &mut State, key: &str) {
             tasks::request_stop(t, now, "ServiceSchedulerInitiated", reason);
         }
         let message = if elb {
-            format!("(service {name}) (task {id}) is unhealthy in (target-group {group}) due to (reason Health checks failed).")
+            format!(
+                "(service {name}) (task {id}) is unhealthy in (target-group {group}) due to (reason Health checks failed)."
+            )
         } else {
             format!("(service {name}) (task {id}) failed container health checks.")
         };
@@ -754,12 +756,7 @@ fn service_target(state: &State, key: &str) -> (Option<(String, String)>, f64) {
         .and_then(Value::as_array)
         .and_then(|l| l.first());
     let target = lb.map(|lb| {
-        let s = |k: &str| {
-            lb.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
+        let s = |k: &str| lb.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         let group = match s("targetGroupArn") {
             g if g.is_empty() => format!("loadBalancer/{}", s("loadBalancerName")),
             g => g,
@@ -777,7 +774,14 @@ fn service_target(state: &State, key: &str) -> (Option<(String, String)>, f64) {
 
 /// One failed placement of `n` tasks: each counts as a task "the service scheduler can't
 /// launch" (Deployment.failedTasks), and lack of resources starts the service throttle logic.
-fn unplaceable_attempt(state: &mut State, key: &str, name: &str, p: &Deployment, td: &Value, n: u64) {
+fn unplaceable_attempt(
+    state: &mut State,
+    key: &str,
+    name: &str,
+    p: &Deployment,
+    td: &Value,
+    n: u64,
+) {
     let now = state.now;
     let reason = state
         .scenario
@@ -789,7 +793,8 @@ fn unplaceable_attempt(state: &mut State, key: &str, name: &str, p: &Deployment,
         return;
     };
     svc.start_failures = svc.start_failures.saturating_add(1);
-    let delay = crate::timing::PLACEMENT_RETRY.max(crate::timing::relaunch_delay(svc.start_failures));
+    let delay =
+        crate::timing::PLACEMENT_RETRY.max(crate::timing::relaunch_delay(svc.start_failures));
     let throttled = svc.start_failures >= 2 && !svc.throttle_logged;
     svc.throttle_logged |= throttled;
     if let Some(d) = svc.deployments.first_mut() {
@@ -898,7 +903,10 @@ fn rolling_step(state: &mut State, key: &str, name: &str) {
         })
         .sum();
     let pc = counts(state, key, &p.id);
-    if p.rollout_state == "IN_PROGRESS" && pc.healthy >= desired && pc.active == desired && old_left == 0
+    if p.rollout_state == "IN_PROGRESS"
+        && pc.healthy >= desired
+        && pc.active == desired
+        && old_left == 0
     {
         if bake_done(state, key, p) {
             complete(state, key, name);

@@ -178,9 +178,7 @@ impl Behavior {
     /// ([`crate::timing::START`]); explicit values keep their meaning.
     pub fn start_after(&self) -> f64 {
         let default = match self.kind {
-            Kind::Healthy | Kind::DiesAfter | Kind::CrashLoop | Kind::Exits => {
-                crate::timing::START
-            }
+            Kind::Healthy | Kind::DiesAfter | Kind::CrashLoop | Kind::Exits => crate::timing::START,
             Kind::PullFailure | Kind::Unplaceable => 0.0,
         };
         sane(self.start_after.unwrap_or(default))

@@ -66,9 +66,7 @@ fn behaviours(state: &mut State, defs: &[Value], overrides: Option<&Value>) -> V
         .map(|c| {
             let image = c.get("image").and_then(Value::as_str).unwrap_or("");
             let command = effective_command(c, overrides);
-            let (key, rule) = state
-                .scenario
-                .rule_for_container(image, command.as_deref());
+            let (key, rule) = state.scenario.rule_for_container(image, command.as_deref());
             let rule = rule.clone();
             let n = state.launches.entry(key).or_insert(0);
             *n += 1;
@@ -328,13 +326,12 @@ pub fn request_stop(task: &mut Task, now: f64, code: &'static str, reason: Strin
         .containers
         .iter()
         .filter(|c| c.last_status == "RUNNING")
-        .map(|c| c.stop_after.map_or(c.stop_timeout, |s| s.min(c.stop_timeout)))
+        .map(|c| {
+            c.stop_after
+                .map_or(c.stop_timeout, |s| s.min(c.stop_timeout))
+        })
         .fold(0.0, f64::max);
-    let stopped_running_at = if running {
-        deactivated_at + exit
-    } else {
-        now
-    };
+    let stopped_running_at = if running { deactivated_at + exit } else { now };
     task.stop_plan = Some(StopPlan {
         deactivated_at,
         stopped_running_at,

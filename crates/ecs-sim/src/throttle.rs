@@ -14,10 +14,15 @@ use std::time::Instant;
 /// (category, bucket maximum capacity, refill per second) of an ECS action.
 pub fn category(op: &str) -> Option<(&'static str, f64, f64)> {
     Some(match op {
-        "CreateCluster" | "DeleteCluster" | "PutClusterCapacityProviders" | "UpdateCluster"
+        "CreateCluster"
+        | "DeleteCluster"
+        | "PutClusterCapacityProviders"
+        | "UpdateCluster"
         | "UpdateClusterSettings" => ("cluster-modify", 20.0, 1.0),
         "DescribeClusters" | "ListClusters" => ("cluster-read", 50.0, 20.0),
-        "DeregisterTaskDefinition" | "RegisterTaskDefinition" => ("task-definition-modify", 20.0, 1.0),
+        "DeregisterTaskDefinition" | "RegisterTaskDefinition" => {
+            ("task-definition-modify", 20.0, 1.0)
+        }
         "DescribeTaskDefinition" | "ListTaskDefinitions" | "ListTaskDefinitionFamilies" => {
             ("task-definition-read", 50.0, 20.0)
         }

@@ -38,6 +38,18 @@ pub fn ecs(sim: &SimHandle) -> aws_sdk_ecs::Client {
     aws_sdk_ecs::Client::from_conf(conf)
 }
 
+/// A client signing with another access key (another caller of the same account).
+pub fn ecs_with_key(sim: &SimHandle, key: &str) -> aws_sdk_ecs::Client {
+    let conf = aws_sdk_ecs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(sim.endpoint())
+        .credentials_provider(Credentials::new(key, "SECRET", None, None, "test"))
+        .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_ecs::Client::from_conf(conf)
+}
+
 pub fn logs(sim: &SimHandle) -> aws_sdk_cloudwatchlogs::Client {
     let conf = aws_sdk_cloudwatchlogs::Config::builder()
         .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
