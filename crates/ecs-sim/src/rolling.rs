@@ -907,10 +907,9 @@ fn rolling_step(state: &mut State, key: &str, name: &str) {
         && pc.healthy >= desired
         && pc.active == desired
         && old_left == 0
+        && bake_done(state, key, p)
     {
-        if bake_done(state, key, p) {
-            complete(state, key, name);
-        }
+        complete(state, key, name);
     }
 }
 

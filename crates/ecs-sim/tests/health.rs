@@ -430,8 +430,7 @@ async fn reset_on_healthy_task_false_accumulates_failures_to_a_count_threshold()
     }
     let keep = wait_sd(&c, &sds[0], "SUCCESSFUL").await;
     assert_eq!(
-        keep.deployment_circuit_breaker()
-            .and_then(|b| Some(b.threshold())),
+        keep.deployment_circuit_breaker().map(|b| b.threshold()),
         Some(3)
     );
     let acc = wait_sd(&c, &sds[1], "ROLLBACK_SUCCESSFUL").await;
