@@ -367,28 +367,32 @@ pub async fn deploy_service(
 }
 
 /// Another deployment is still moving tasks: the service has more than one deployment and
-/// one of them is rolling out (or does not say: the stricter reading). A deployment the
-/// circuit breaker FAILED with rollback off stays listed beside the ACTIVE one but launches
-/// nothing more (DeploymentConfiguration: "a service deployment will transition to a
-/// failed state and stop launching new tasks"): deploying over it is the fix-forward.
+/// the newest (PRIMARY) has not failed. A deployment the circuit breaker FAILED with
+/// rollback off stays listed beside the older ones but launches nothing more
+/// (DeploymentConfiguration: "a service deployment will transition to a failed state and
+/// stop launching new tasks"): deploying over it is the fix-forward.
 fn in_flight(svc: &ServiceInfo) -> bool {
     svc.deployments.len() > 1
-        && svc.deployments.iter().any(|d| {
-            d.rollout_state
-                .as_ref()
-                .is_none_or(|r| *r == RolloutState::InProgress)
-        })
+        && svc
+            .primary()
+            .is_none_or(|p| p.rollout_state != Some(RolloutState::Failed))
 }
 
 /// The deployment the circuit breaker failed with rollback off (PRIMARY, rollout FAILED)
-/// and the revision still serving beside it (the ACTIVE deployment that COMPLETED).
+/// and the newest older deployment beside it, whose revision still serves.
 fn failed_beside_serving(svc: &ServiceInfo) -> Option<(&EcsDeployment, &EcsDeployment)> {
     let failed = svc
         .primary()
         .filter(|p| p.rollout_state == Some(RolloutState::Failed))?;
-    let serving = svc.deployments.iter().find(|d| {
-        d.status == DeploymentRole::Active && d.rollout_state == Some(RolloutState::Completed)
-    })?;
+    let serving = svc
+        .deployments
+        .iter()
+        .filter(|d| d.status == DeploymentRole::Active)
+        .max_by(|a, b| {
+            a.created_at
+                .partial_cmp(&b.created_at)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })?;
     Some((failed, serving))
 }
 

@@ -10,7 +10,7 @@ use aws_sdk_ecs::types as t;
 use deployer_aws::deploy::{DeployReport, DeployRequest, OnFailure, Status, deploy_service};
 use deployer_aws::ecs::Ecs;
 use deployer_aws::logs::Logs;
-use deployer_aws::states::{StopCode, TaskStatus};
+use deployer_aws::states::{RolloutState, StopCode, TaskStatus};
 use deployer_aws::wait::CauseKind;
 use ecs_sim::{Scenario, SimConfig, SimHandle};
 
@@ -58,11 +58,16 @@ async fn service(b: &Bed, image: &str, desired: i32, breaker_rollback: bool) -> 
         .cluster_name(CLUSTER)
         .send()
         .await;
-    let arn = b
-        .ecs
-        .register_task_definition(&deployer_aws::testing::task_definition("api", image))
-        .await
-        .expect("register");
+    // A service that relies on the circuit breaker needs a container health check on AWS:
+    // without one, a task that crashes after reaching RUNNING is not counted as a failure
+    // (developer guide, "How the Amazon ECS deployment circuit breaker detects failures").
+    let mut td = deployer_aws::testing::task_definition("api", image);
+    td["containerDefinitions"][0]["healthCheck"] = serde_json::json!({
+        "command": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"],
+        "interval": 10,
+        "retries": 2
+    });
+    let arn = b.ecs.register_task_definition(&td).await.expect("register");
     let dc = t::DeploymentConfiguration::builder()
         .deployment_circuit_breaker(
             t::DeploymentCircuitBreaker::builder()
@@ -95,9 +100,12 @@ async fn service(b: &Bed, image: &str, desired: i32, breaker_rollback: bool) -> 
         .send()
         .await
         .expect("create service");
-    for _ in 0..300 {
+    for _ in 0..600 {
         let s = b.ecs.describe_service(CLUSTER, "api").await.expect("svc");
-        if s.running == desired && s.deployments.len() == 1 {
+        let steady = s
+            .primary()
+            .is_some_and(|p| p.rollout_state == Some(RolloutState::Completed));
+        if s.running == desired && s.deployments.len() == 1 && steady {
             return arn;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -299,4 +307,29 @@ async fn the_automatic_timeout_is_stated_before_the_deploy() {
         first.contains("timeout 15m") && first.contains("ROLLING: 2 task(s) in 1 batch(es)"),
         "{lines:?}"
     );
+}
+
+/// A task definition whose container health check always fails (`CMD-SHELL exit 1`): the
+/// tasks reach RUNNING, then ECS stops them ("Task failed container health checks"). It
+/// used to deploy "succeeded" in 3 s on a simulator that ignored health checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_container_health_check_fails_with_the_health_check_cause() {
+    let b = bed(30.0).await;
+    let v1 = service(&b, "repo/api:v1", 2, true).await;
+    let mut td = deployer_aws::testing::task_definition("api", "repo/api:v2");
+    td["containerDefinitions"][0]["healthCheck"] = serde_json::json!({
+        "command": ["CMD-SHELL", "exit 1"],
+        "interval": 5,
+        "retries": 2
+    });
+    let mut req = request("repo/api:v2");
+    req.source = deployer_aws::deploy::Source::File(td);
+    let (r, lines) = deploy(&b, &req).await;
+    assert_eq!(r.status, Status::Failed, "{lines:?}");
+    let cause = r.cause.clone().expect("cause");
+    assert_eq!(cause.kind, CauseKind::HealthCheck, "{cause:?}");
+    assert!(cause.summary.contains("health checks"), "{}", cause.summary);
+    let rb = r.rollback.clone().expect("rolled back");
+    assert!(rb.ok, "{rb:?}");
+    assert_eq!(rb.to_task_definition.as_deref(), Some(v1.as_str()));
 }
