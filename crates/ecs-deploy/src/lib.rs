@@ -90,11 +90,13 @@ pub struct Args {
     #[arg(long, env = "DEPLOYER_WAIT_UNTIL", default_value = "deployed")]
     pub wait_until: WaitUntil,
     /// Blue/green: continue the paused deployment (ContinueServiceDeployment) and wait to the end.
-    #[arg(long = "continue", env = "DEPLOYER_CONTINUE", conflicts_with = "watch")]
+    #[arg(long = "continue", env = "DEPLOYER_CONTINUE")]
     pub continue_deployment: bool,
     /// Watch the service's deployment in progress to its end and give the verdict, changing
     /// nothing (e.g. after a timeout left it running).
-    #[arg(long, env = "DEPLOYER_WATCH", conflicts_with_all = ["image", "task_definition", "force_new_deployment", "desired_count"])]
+    // Checked in `validate`, not with clap's conflicts: the action passes every flag as an
+    // env var (`DEPLOYER_WATCH: "false"`), and clap counts an env var as the flag given.
+    #[arg(long, env = "DEPLOYER_WATCH")]
     pub watch: bool,
     /// Stopped tasks of the new revision (failed to start, essential container exited) that fail the deploy.
     #[arg(long, env = "DEPLOYER_MAX_TASK_FAILURES", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
@@ -137,6 +139,24 @@ fn version_label(args: &Args) -> Result<Option<String>, Error> {
 fn validate(args: &Args) -> Result<(), Error> {
     if let TimeoutFlag::Fixed(timeout) = args.timeout {
         check_poll_within_timeout(args.poll_interval, timeout)?;
+    }
+    if args.watch {
+        let changes: Vec<&str> = [
+            (args.image.is_some(), "--image"),
+            (args.task_definition.is_some(), "--task-definition"),
+            (args.force_new_deployment, "--force-new-deployment"),
+            (args.desired_count.is_some(), "--desired-count"),
+            (args.continue_deployment, "--continue"),
+        ]
+        .into_iter()
+        .filter_map(|(given, flag)| given.then_some(flag))
+        .collect();
+        if !changes.is_empty() {
+            return Err(Error::BadInput(format!(
+                "--watch only watches the deployment in progress and changes nothing: it cannot be used with {}; drop them, or drop --watch to deploy",
+                changes.join(", ")
+            )));
+        }
     }
     if let Some(text) = non_blank(
         "--image",
