@@ -144,6 +144,10 @@ aws_enum! {
         PostScaleUp = "POST_SCALE_UP",
         TestTrafficShift = "TEST_TRAFFIC_SHIFT",
         PostTestTrafficShift = "POST_TEST_TRAFFIC_SHIFT",
+        /// Before each production traffic shift (blue/green, and every LINEAR/CANARY step).
+        /// The API reference lists it; aws-sdk-ecs 1.157 does not model it yet, so it arrives
+        /// as the SDK's unknown value and is parsed from its text.
+        PreProductionTrafficShift = "PRE_PRODUCTION_TRAFFIC_SHIFT",
         ProductionTrafficShift = "PRODUCTION_TRAFFIC_SHIFT",
         PostProductionTrafficShift = "POST_PRODUCTION_TRAFFIC_SHIFT",
         BakeTime = "BAKE_TIME",
@@ -154,13 +158,14 @@ aws_enum! {
 impl LifecycleStage {
     /// Position in the blue/green stage order; None for a stage deployer does not know.
     pub fn order(&self) -> Option<usize> {
-        const ORDER: [LifecycleStage; 10] = [
+        const ORDER: [LifecycleStage; 11] = [
             LifecycleStage::ReconcileService,
             LifecycleStage::PreScaleUp,
             LifecycleStage::ScaleUp,
             LifecycleStage::PostScaleUp,
             LifecycleStage::TestTrafficShift,
             LifecycleStage::PostTestTrafficShift,
+            LifecycleStage::PreProductionTrafficShift,
             LifecycleStage::ProductionTrafficShift,
             LifecycleStage::PostProductionTrafficShift,
             LifecycleStage::BakeTime,
@@ -319,6 +324,12 @@ mod tests {
         assert!(LifecycleStage::PostTestTrafficShift.test_traffic_reached());
         assert!(LifecycleStage::CleanUp.test_traffic_reached());
         assert!(!LifecycleStage::TestTrafficShift.test_traffic_reached());
+        // Listed by the API reference, not yet by the SDK: parsed from its text.
+        assert_eq!(
+            LifecycleStage::parse("PRE_PRODUCTION_TRAFFIC_SHIFT"),
+            LifecycleStage::PreProductionTrafficShift
+        );
+        assert!(LifecycleStage::PreProductionTrafficShift.test_traffic_reached());
         assert!(!LifecycleStage::parse("SOME_NEW_STAGE").test_traffic_reached());
     }
 }
