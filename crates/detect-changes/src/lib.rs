@@ -47,7 +47,8 @@ pub mod bases;
 
 use bases::{ServiceBase, Since};
 
-/// Output names a filter may not use.
+/// Output names a filter may not use: the aggregate outputs, which are all the outputs
+/// beside one `true`/`false` output per service.
 pub const RESERVED_OUTPUTS: [&str; 12] = [
     "changes",
     "matrix",
@@ -62,6 +63,11 @@ pub const RESERVED_OUTPUTS: [&str; 12] = [
     "deploy-all",
     "bases",
 ];
+
+/// Every fixed-name step output this binary sets (the per-service outputs are named after
+/// the services). actions/detect-changes/action.yml declares exactly these;
+/// deployer-action-tests checks that and that every literal `set_output` name is listed.
+pub const OUTPUTS: &[&str] = &RESERVED_OUTPUTS;
 
 /// Above this many bytes the changed-file list goes to a file (`files-path`) instead of
 /// the `files` output (GitHub limits job outputs to 1 MB in total).

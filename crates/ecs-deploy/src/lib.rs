@@ -26,6 +26,20 @@ pub mod notify;
 
 use notify::{NotifyArgs, ServiceNotifications, Subject};
 
+/// Every step output this binary sets (`$GITHUB_OUTPUT`). actions/ecs-deploy/action.yml
+/// declares exactly these; deployer-action-tests checks both that and that every
+/// `set_output` name in this crate is listed here.
+pub const OUTPUTS: &[&str] = &[
+    "status",
+    "task-definition-arn",
+    "previous-task-definition-arn",
+    "service-deployment-arn",
+    "duration-seconds",
+    "hook-id",
+    "github-deployment-id",
+    "services-json",
+];
+
 /// Deploy new images to ECS services and wait for a verdict you can trust.
 ///
 /// Success means the service deployment this run created reached SUCCESSFUL and its

@@ -31,6 +31,17 @@ use deployer_gates::{checks, freeze, http, human};
 
 use plan::{Check, PlannedGate};
 
+/// Every step output this binary sets (`$GITHUB_OUTPUT`). actions/gate-check/action.yml
+/// declares exactly these; deployer-action-tests checks both that and that every
+/// `set_output` name in this crate is listed here.
+pub const OUTPUTS: &[&str] = &[
+    "passed",
+    "failed-gates",
+    "results",
+    "bypassed-gates",
+    "environment-url",
+];
+
 /// Check promotion gates: tests, coverage, scans, performance, health, approvals.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(

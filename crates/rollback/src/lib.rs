@@ -28,6 +28,17 @@ pub use deployer_notify::{
     find_by_sha, find_by_version,
 };
 
+/// Every step output this binary sets (`$GITHUB_OUTPUT`). actions/rollback/action.yml
+/// declares exactly these; deployer-action-tests checks both that and that every
+/// `set_output` name in this crate is listed here.
+pub const OUTPUTS: &[&str] = &[
+    "status",
+    "task-definition-arn",
+    "previous-task-definition-arn",
+    "github-deployment-id",
+    "service-deployment-arn",
+];
+
 /// Roll an ECS service back to its last successful deployment or a named target.
 ///
 /// Default target: the last SUCCESSFUL service deployment before the current one (from

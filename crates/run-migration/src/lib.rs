@@ -17,6 +17,16 @@ use deployer_core::markdown::Table;
 
 pub use deployer_aws::Error;
 
+/// Every step output this binary sets (`$GITHUB_OUTPUT`). actions/run-migration/action.yml
+/// declares exactly these; deployer-action-tests checks both that and that every
+/// `set_output` name in this crate is listed here.
+pub const OUTPUTS: &[&str] = &[
+    "exit-code",
+    "task-arn",
+    "task-definition-arn",
+    "duration-seconds",
+];
+
 /// Run a database migration as a one-off ECS task and return its exit code.
 ///
 /// The task copies the service's network configuration, launch type / capacity

@@ -32,6 +32,25 @@ use deployer_git::{GitError, git_cli, tags};
 use deployer_github::{Client, GithubError, NewRelease, TagRefOutcome};
 use semver::Version;
 
+/// Every step output this binary sets (`$GITHUB_OUTPUT`). actions/semver-release/action.yml
+/// declares exactly these; deployer-action-tests checks both that and that every
+/// `set_output` name in this crate is listed here.
+pub const OUTPUTS: &[&str] = &[
+    "version",
+    "previous-version",
+    "tag",
+    "decision",
+    "reason",
+    "released",
+    "created",
+    "prerelease",
+    "image-tags",
+    "image-tags-json",
+    "changelog",
+    "changelog-path",
+    "release-url",
+];
+
 /// Compute the next semantic version from Conventional Commits, tag and release.
 #[derive(Debug, clap::Parser)]
 #[command(
