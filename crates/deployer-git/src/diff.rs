@@ -128,7 +128,16 @@ pub struct PathProbe<'a> {
 
 impl<'a> PathProbe<'a> {
     pub fn open(repo: &'a Repository, filter: &'a PathFilter) -> Result<Self, GitError> {
-        let mut trees = Trees::open(repo)?;
+        Self::with_store(repo, filter, open_store(repo)?)
+    }
+
+    /// A probe reading through `store` (see [`open_store`]), shared with a history walk.
+    pub fn with_store(
+        repo: &'a Repository,
+        filter: &'a PathFilter,
+        store: gix_odb::Handle,
+    ) -> Result<Self, GitError> {
+        let mut trees = Trees { store, scope: None };
         let prefixes = filter.parsed().literal_prefixes();
         trees.scope = Some(prefixes.into_iter().map(String::into_bytes).collect());
         Ok(PathProbe {
@@ -141,21 +150,40 @@ impl<'a> PathProbe<'a> {
     /// True when `head` changes, against `base` (`None`: every file of `head`), a path
     /// the filter matches.
     pub fn touches(&self, base: Option<Oid>, head: Oid) -> Result<bool, GitError> {
-        match self.compare(base, head) {
+        let trees = || -> Result<_, GitError> {
+            let head_tree = self.trees.commit_tree(head)?;
+            let base_tree = base.map(|b| self.trees.commit_tree(b)).transpose()?;
+            Ok((base_tree, head_tree))
+        };
+        match trees() {
+            Ok((base_tree, head_tree)) => self.touches_trees((base, base_tree), (head, head_tree)),
+            Err(GitError::Objects { .. }) => self.touches_by_diff(base, head),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`Self::touches`] for commits whose trees are known (a history walk read them):
+    /// `(commit, its tree)` for the base and the head.
+    pub fn touches_trees(
+        &self,
+        (base, base_tree): (Option<Oid>, Option<Oid>),
+        (head, head_tree): (Oid, Oid),
+    ) -> Result<bool, GitError> {
+        match self.compare(base_tree, head_tree) {
             // A partial clone lacks these objects: the full diff fetches them.
-            Err(GitError::Objects { .. }) => {
-                let files = changed_files(self.repo, base, head)?;
-                Ok(files
-                    .iter()
-                    .any(|f| f.paths().any(|p| self.filter.is_match(p))))
-            }
+            Err(GitError::Objects { .. }) => self.touches_by_diff(base, head),
             other => other,
         }
     }
 
-    fn compare(&self, base: Option<Oid>, head: Oid) -> Result<bool, GitError> {
-        let head_tree = self.trees.commit_tree(head)?;
-        let base_tree = base.map(|b| self.trees.commit_tree(b)).transpose()?;
+    fn touches_by_diff(&self, base: Option<Oid>, head: Oid) -> Result<bool, GitError> {
+        let files = changed_files(self.repo, base, head)?;
+        Ok(files
+            .iter()
+            .any(|f| f.paths().any(|p| self.filter.is_match(p))))
+    }
+
+    fn compare(&self, base_tree: Option<Oid>, head_tree: Oid) -> Result<bool, GitError> {
         let mut raw = Vec::new();
         compare_trees(
             &self.trees,
@@ -168,6 +196,12 @@ impl<'a> PathProbe<'a> {
             .iter()
             .any(|r| self.filter.is_match(&String::from_utf8_lossy(&r.path))))
     }
+}
+
+/// gitoxide's object store on `repo`'s objects, with a cache of delta bases (see
+/// [`DELTA_BASE_CACHE`]).
+pub fn open_store(repo: &Repository) -> Result<gix_odb::Handle, GitError> {
+    Trees::open(repo).map(|t| t.store)
 }
 
 /// One side of a raw change: what `git diff-tree -r` prints before rename detection.
