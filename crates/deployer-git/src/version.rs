@@ -1472,6 +1472,7 @@ mod tests {
                 .expect("parsed");
             assert_eq!(summary(&once), summary(&graph));
         }
+        drop(probe);
         // A tag that is not on the chain: the graph walk decides.
         r.branch("side");
         r.checkout("side");

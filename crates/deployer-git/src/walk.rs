@@ -19,6 +19,7 @@
 //! here too), makes [`walk`] answer `None`: the caller then walks with libgit2.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use git2::Oid;
 
@@ -76,7 +77,7 @@ struct Graph<'a, T, F> {
     nodes: Vec<Node>,
     items: Vec<Option<T>>,
     parents: Vec<u32>,
-    index: HashMap<Oid, u32>,
+    index: HashMap<Oid, u32, BuildHasherDefault<OidHasher>>,
     buf: Vec<u8>,
     extract: F,
 }
@@ -127,7 +128,7 @@ where
         nodes: Vec::new(),
         items: Vec::new(),
         parents: Vec::new(),
-        index: HashMap::new(),
+        index: HashMap::default(),
         buf: Vec::new(),
         extract,
     };
@@ -494,11 +495,44 @@ impl RawCommit<'_> {
     }
 }
 
+/// A SHA-1 in hex (40 digits, either case, as libgit2 accepts them).
 fn hex_oid(hex: &[u8]) -> Option<Oid> {
     if hex.len() != 40 {
         return None;
     }
-    Oid::from_str(std::str::from_utf8(hex).ok()?).ok()
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let mut raw = [0u8; 20];
+    for (byte, pair) in raw.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Oid::from_bytes(&raw).ok()
+}
+
+/// Hashes an object id by its first 8 bytes: ids are SHA-1 digests, already uniformly
+/// spread, so SipHash over all 20 bytes (the default) only costs time.
+#[derive(Default)]
+struct OidHasher(u64);
+
+impl Hasher for OidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8).take(1) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(word);
+        }
+    }
+
+    // `[u8; 20]` hashes its length first: nothing to mix in.
+    fn write_usize(&mut self, _: usize) {}
 }
 
 /// Splits off the next header line (without its `\n`).
@@ -627,6 +661,16 @@ mod tests {
         ];
         for raw in refused {
             assert!(parse_commit(raw.as_bytes()).is_none(), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn hex_ids_decode_like_libgit2() {
+        for hex in [P1, P2, TREE, "ABCDEF0123456789abcdef0123456789ABCDEF01"] {
+            assert_eq!(hex_oid(hex.as_bytes()), Oid::from_str(hex).ok(), "{hex}");
+        }
+        for bad in [&P1[..39], "g123456789abcdef0123456789abcdef01234567"] {
+            assert_eq!(hex_oid(bad.as_bytes()), None, "{bad}");
         }
     }
 
