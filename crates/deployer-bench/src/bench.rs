@@ -43,6 +43,8 @@ pub struct Options {
     pub skip_ecs: bool,
     /// Skip the git rows.
     pub skip_git: bool,
+    /// Only the real-shaped history rows (and the footprint rows).
+    pub only_real_history: bool,
     /// Directory of `<tool>` files holding a "skipped: …" note written by scripts/bench.
     pub peer_notes: Option<PathBuf>,
 }
@@ -404,7 +406,7 @@ fn peer_rows(
 /// semver-release on the real-shaped history (issue 21): the whole-repository walk
 /// against `git log --format=%B`, and `--service api` against `git log --name-only --
 /// services/api/`, each with the peers.
-fn semver_release_real(opts: &Options, res: &mut Results) -> Result<(), BenchError> {
+fn semver_release_real(opts: &Options, res: &mut Results) -> Result<Option<Sample>, BenchError> {
     let t = Instant::now();
     say("generating the real-shaped history (cached after the first run) ...");
     let hist = history::real::generate(&opts.cache, opts.seed, opts.scale)?;
@@ -422,13 +424,13 @@ fn semver_release_real(opts: &Options, res: &mut Results) -> Result<(), BenchErr
     };
     let mut versions = Vec::new();
     // The whole repository.
-    let ours = opts.measure(
+    let plain = opts.measure(
         "semver-release-real",
         &ours_spec(&[]),
         &reset,
         &mut res.notes,
     )?;
-    let ours_value = opts.value("semver-release-real", &ours);
+    let ours_value = opts.value("semver-release-real", &plain);
     versions.push(format!(
         "semver-release {}",
         output_value(&read(&scratch.output()), "version").unwrap_or_else(|| "?".into())
@@ -496,7 +498,7 @@ fn semver_release_real(opts: &Options, res: &mut Results) -> Result<(), BenchErr
         hist.last_service_tag,
         versions.join(", ")
     ));
-    Ok(())
+    Ok(Some(plain))
 }
 
 fn footprint(
@@ -504,7 +506,10 @@ fn footprint(
     res: &mut Results,
     measured: &[(&str, &str, Option<Sample>)],
 ) -> Result<(), BenchError> {
-    for name in BINARIES {
+    let names = BINARIES
+        .iter()
+        .filter(|n| !opts.only_real_history || **n == "semver-release");
+    for &name in names {
         let bin = opts.bin(name);
         let row = |workload: &str, deployer: Value, target: Target| Row {
             what: format!("footprint: {name}"),
@@ -561,6 +566,10 @@ pub fn run(opts: &Options) -> Result<Results, BenchError> {
         res.notes
             .push("The git rows were skipped (--skip-git).".into());
         (None, None)
+    } else if opts.only_real_history {
+        res.notes
+            .push("Only the real-shaped history rows were run (--only-real-history).".into());
+        (None, semver_release_real(opts, &mut res)?)
     } else {
         let dc = detect_changes(opts, &mut res)?;
         let sr = semver_release(opts, &mut res)?;

@@ -103,6 +103,10 @@ pub enum Command {
         /// Skip the git rows (detect-changes, semver-release and their peers).
         #[arg(long, env = "DEPLOYER_BENCH_SKIP_GIT")]
         skip_git: bool,
+        /// Only the real-shaped history rows (issue 21): semver-release against `git log`,
+        /// `--service` against `git log --name-only`, their peers, and the footprint rows.
+        #[arg(long, env = "DEPLOYER_BENCH_ONLY_REAL_HISTORY")]
+        only_real_history: bool,
         /// Directory of per-tool "skipped: …" notes (written by scripts/bench).
         #[arg(long, env = "DEPLOYER_BENCH_PEER_NOTES")]
         peer_notes: Option<PathBuf>,
@@ -114,7 +118,7 @@ pub enum Command {
     Generate {
         #[command(flatten)]
         workload: Workload,
-        /// `monorepo` or `history`.
+        /// `monorepo`, `history` or `real-history`.
         kind: String,
     },
 }
@@ -154,9 +158,21 @@ pub fn main_with(cli: Cli) -> Result<(), BenchError> {
                         h.expected
                     );
                 }
+                "real-history" => {
+                    let h = history::real::generate(&cache, workload.seed, scale)?;
+                    println!(
+                        "work={}\norigin={}\nlast_tag={}\nlast_service_tag={}\ncommits={}\ntags={}",
+                        h.work.display(),
+                        h.origin.display(),
+                        h.last_tag,
+                        h.last_service_tag,
+                        h.commits,
+                        h.tags
+                    );
+                }
                 other => {
                     return Err(BenchError::Tool(format!(
-                        "unknown workload `{other}`: use `monorepo` or `history`"
+                        "unknown workload `{other}`: use `monorepo`, `history` or `real-history`"
                     )));
                 }
             }
@@ -177,6 +193,7 @@ pub fn main_with(cli: Cli) -> Result<(), BenchError> {
             aws_cli,
             skip_ecs,
             skip_git,
+            only_real_history,
             peer_notes,
             write,
         } => {
@@ -201,8 +218,9 @@ pub fn main_with(cli: Cli) -> Result<(), BenchError> {
                 cog: cog.map(absolute),
                 semantic_release: semantic_release.map(absolute),
                 aws_cli: aws_cli.map(absolute),
-                skip_ecs,
+                skip_ecs: skip_ecs || only_real_history,
                 skip_git,
+                only_real_history,
                 peer_notes: peer_notes.map(absolute),
             };
             let machine = bench::machine_description();

@@ -48,23 +48,40 @@ pub fn add_env_credentials() {
 /// the key id in `Credential=<key id>/<date>/…`, and session tokens in headers or query
 /// strings. Registered values are replaced too; these patterns catch what an echoing
 /// server returns before (or without) the value being known.
-fn patterns() -> &'static [(regex_lite::Regex, &'static str)] {
-    static PATTERNS: OnceLock<Vec<(regex_lite::Regex, &'static str)>> = OnceLock::new();
+///
+/// Each pattern comes with the word it cannot match without (lower case): regex-lite's
+/// case-insensitive matching is ASCII only, so a text whose ASCII-lowercased form lacks
+/// the word cannot match, and looking for a word costs far less than regex-lite's
+/// PikeVM over a long text (four patterns over a 100 KB changelog took about 18 ms, a
+/// third of a `semver-release` run).
+fn patterns() -> &'static [(regex_lite::Regex, &'static str, &'static str)] {
+    static PATTERNS: OnceLock<Vec<(regex_lite::Regex, &'static str, &'static str)>> =
+        OnceLock::new();
     PATTERNS.get_or_init(|| {
         [
-            (r"(?i)(signature\s*=\s*)[0-9a-f]{16,}", "${1}***"),
-            (r"(?i)(credential\s*=\s*)[A-Za-z0-9]{12,}", "${1}***"),
+            (
+                r"(?i)(signature\s*=\s*)[0-9a-f]{16,}",
+                "signature",
+                "${1}***",
+            ),
+            (
+                r"(?i)(credential\s*=\s*)[A-Za-z0-9]{12,}",
+                "credential",
+                "${1}***",
+            ),
             (
                 r#"(?i)(security[-_]token\\?["']?\s*[:=]\s*\\?["']?)[^\s"'\\,;&<>]{16,}"#,
+                "security",
                 "${1}***",
             ),
             (
                 r#"(?i)(secret[-_]?access[-_]?key\\?["']?\s*[:=]\s*\\?["']?)[^\s"'\\,;&<>]{16,}"#,
+                "secret",
                 "${1}***",
             ),
         ]
         .into_iter()
-        .filter_map(|(re, to)| regex_lite::Regex::new(re).ok().map(|r| (r, to)))
+        .filter_map(|(re, word, to)| regex_lite::Regex::new(re).ok().map(|r| (r, word, to)))
         .collect()
     })
 }
@@ -103,9 +120,11 @@ pub fn add(secret: &str) -> bool {
 /// field ([`patterns`]), with `***`.
 pub fn redact(text: &str) -> String {
     let mut out = redact_registered(text);
-    for (pattern, replacement) in patterns() {
-        if pattern.is_match(&out) {
+    let mut lower = out.to_ascii_lowercase();
+    for (pattern, word, replacement) in patterns() {
+        if lower.contains(word) && pattern.is_match(&out) {
             out = pattern.replace_all(&out, *replacement).into_owned();
+            lower = out.to_ascii_lowercase();
         }
     }
     out
@@ -199,6 +218,26 @@ mod tests {
         assert_eq!(
             redact("Signature verification is on"),
             "Signature verification is on"
+        );
+    }
+
+    #[test]
+    fn each_patterns_word_is_one_it_cannot_match_without() {
+        // The prefilter of `redact` skips a pattern when the text lacks its word: the word
+        // must be a literal of the pattern, outside any class or alternation.
+        for (pattern, word, _) in patterns() {
+            let source = pattern.as_str().to_ascii_lowercase();
+            assert!(
+                source.starts_with(&format!("(?i)({word}")),
+                "{source} does not start with {word}"
+            );
+        }
+        // Any ASCII case of the word still lets its pattern run.
+        let mixed = "sEcUrItY_ToKeN=FwoGZXIvYXdzMIXEDCASETOKEN and SIGNATURE=0123456789abcdef01";
+        let out = redact(mixed);
+        assert!(
+            !out.contains("FwoGZXIvYXdzMIXED") && !out.contains("0123456789abcdef01"),
+            "{out}"
         );
     }
 

@@ -5,6 +5,9 @@
 //! spaces, newlines and non-ASCII names come through intact (non-UTF-8 bytes are
 //! replaced with U+FFFD).
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository};
 use serde::Serialize;
 
@@ -122,15 +125,31 @@ pub fn changed_files(
 /// [`changed_files`] lets count.
 pub struct PathProbe<'a> {
     repo: &'a Repository,
-    trees: Trees,
+    trees: Trees<'a>,
     filter: &'a PathFilter,
 }
 
 impl<'a> PathProbe<'a> {
     pub fn open(repo: &'a Repository, filter: &'a PathFilter) -> Result<Self, GitError> {
-        let mut trees = Trees::open(repo)?;
+        Self::with_store(repo, filter, open_store(repo)?)
+    }
+
+    /// A probe reading through `store` (see [`open_store`]), shared with a history walk.
+    pub fn with_store(
+        repo: &'a Repository,
+        filter: &'a PathFilter,
+        store: gix_odb::Handle,
+    ) -> Result<Self, GitError> {
         let prefixes = filter.parsed().literal_prefixes();
-        trees.scope = Some(prefixes.into_iter().map(String::into_bytes).collect());
+        let odb = repo
+            .odb()
+            .map_err(GitError::git("cannot open the object database"))?;
+        let trees = Trees {
+            store,
+            scope: Some(prefixes.into_iter().map(String::into_bytes).collect()),
+            recent: Some(Default::default()),
+            history: Some(odb),
+        };
         Ok(PathProbe {
             repo,
             trees,
@@ -141,21 +160,40 @@ impl<'a> PathProbe<'a> {
     /// True when `head` changes, against `base` (`None`: every file of `head`), a path
     /// the filter matches.
     pub fn touches(&self, base: Option<Oid>, head: Oid) -> Result<bool, GitError> {
-        match self.compare(base, head) {
+        let trees = || -> Result<_, GitError> {
+            let head_tree = self.trees.commit_tree(head)?;
+            let base_tree = base.map(|b| self.trees.commit_tree(b)).transpose()?;
+            Ok((base_tree, head_tree))
+        };
+        match trees() {
+            Ok((base_tree, head_tree)) => self.touches_trees((base, base_tree), (head, head_tree)),
+            Err(GitError::Objects { .. }) => self.touches_by_diff(base, head),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`Self::touches`] for commits whose trees are known (a history walk read them):
+    /// `(commit, its tree)` for the base and the head.
+    pub fn touches_trees(
+        &self,
+        (base, base_tree): (Option<Oid>, Option<Oid>),
+        (head, head_tree): (Oid, Oid),
+    ) -> Result<bool, GitError> {
+        match self.compare(base_tree, head_tree) {
             // A partial clone lacks these objects: the full diff fetches them.
-            Err(GitError::Objects { .. }) => {
-                let files = changed_files(self.repo, base, head)?;
-                Ok(files
-                    .iter()
-                    .any(|f| f.paths().any(|p| self.filter.is_match(p))))
-            }
+            Err(GitError::Objects { .. }) => self.touches_by_diff(base, head),
             other => other,
         }
     }
 
-    fn compare(&self, base: Option<Oid>, head: Oid) -> Result<bool, GitError> {
-        let head_tree = self.trees.commit_tree(head)?;
-        let base_tree = base.map(|b| self.trees.commit_tree(b)).transpose()?;
+    fn touches_by_diff(&self, base: Option<Oid>, head: Oid) -> Result<bool, GitError> {
+        let files = changed_files(self.repo, base, head)?;
+        Ok(files
+            .iter()
+            .any(|f| f.paths().any(|p| self.filter.is_match(p))))
+    }
+
+    fn compare(&self, base_tree: Option<Oid>, head_tree: Oid) -> Result<bool, GitError> {
         let mut raw = Vec::new();
         compare_trees(
             &self.trees,
@@ -168,6 +206,12 @@ impl<'a> PathProbe<'a> {
             .iter()
             .any(|r| self.filter.is_match(&String::from_utf8_lossy(&r.path))))
     }
+}
+
+/// gitoxide's object store on `repo`'s objects, with a cache of delta bases (see
+/// [`DELTA_BASE_CACHE`]).
+pub fn open_store(repo: &Repository) -> Result<gix_odb::Handle, GitError> {
+    Trees::open(repo).map(|t| t.store)
 }
 
 /// One side of a raw change: what `git diff-tree -r` prints before rename detection.
@@ -215,11 +259,66 @@ struct Entry<'a> {
 /// 21 ms (libgit2 sets up a zlib stream, copies the object and evicts from its delta
 /// cache by a full scan, for every object), and that read is most of detect-changes'
 /// run (BENCHMARKS.md).
-struct Trees {
+struct Trees<'r> {
     store: gix_odb::Handle,
     /// Directories to descend into: only those a prefix leads into or out of (see
     /// [`crate::glob::Patterns::literal_prefixes`]); `None` for every directory.
     scope: Option<Vec<Vec<u8>>>,
+    /// The trees read last, for a history walk (`None` for one comparison, which reads
+    /// each tree once): a commit's trees are read again as its child's base, usually
+    /// right after, which halved the trees inflated by `semver-release --service`.
+    recent: Option<RefCell<Recent>>,
+    /// For a history walk, trees are read through libgit2's object database instead:
+    /// the versions of one directory along a history are delta chains through each
+    /// other, and libgit2 keeps the bases it resolves on the way (as git does), where
+    /// gitoxide keeps only the object asked for and inflates the rest of each chain
+    /// again. The 7,216 root trees of the bench's real-shaped history took gitoxide
+    /// 34–56 ms and libgit2 11 ms; one comparison of far-apart trees (detect-changes)
+    /// goes the other way.
+    history: Option<git2::Odb<'r>>,
+}
+
+/// The last [`RECENT_TREES`] trees read, newest last.
+#[derive(Default)]
+struct Recent {
+    trees: std::collections::VecDeque<(Oid, Rc<[u8]>)>,
+    /// Trees asked for, and found here (logged at debug level).
+    asked: u64,
+    found: u64,
+}
+
+impl Drop for Recent {
+    fn drop(&mut self) {
+        tracing::debug!(
+            "{} trees compared, {} of them read again from the recent ones",
+            self.asked,
+            self.found
+        );
+    }
+}
+
+/// Trees kept by [`Recent`]: a commit's and its parent's along the paths compared.
+const RECENT_TREES: usize = 32;
+
+impl Recent {
+    fn get(&mut self, id: Oid) -> Option<Rc<[u8]>> {
+        self.asked += 1;
+        let data = self
+            .trees
+            .iter()
+            .rev()
+            .find(|(tree, _)| *tree == id)
+            .map(|(_, data)| data.clone());
+        self.found += u64::from(data.is_some());
+        data
+    }
+
+    fn put(&mut self, id: Oid, data: Rc<[u8]>) {
+        if self.trees.len() == RECENT_TREES {
+            self.trees.pop_front();
+        }
+        self.trees.push_back((id, data));
+    }
 }
 
 /// Delta bases kept while comparing (trees of nearby commits share their bases). On the
@@ -227,8 +326,8 @@ struct Trees {
 /// is for repositories whose trees are far larger.
 const DELTA_BASE_CACHE: usize = 8 << 20;
 
-impl Trees {
-    fn open(repo: &Repository) -> Result<Trees, GitError> {
+impl Trees<'_> {
+    fn open(repo: &Repository) -> Result<Trees<'static>, GitError> {
         // The common directory: a linked worktree shares the main checkout's objects.
         let dir = repo.commondir().join("objects");
         let mut store = gix_odb::at(&dir, gix_hash::Kind::Sha1).map_err(|e| GitError::Objects {
@@ -240,7 +339,12 @@ impl Trees {
                 DELTA_BASE_CACHE,
             ))
         });
-        Ok(Trees { store, scope: None })
+        Ok(Trees {
+            store,
+            scope: None,
+            recent: None,
+            history: None,
+        })
     }
 
     /// True when a path below `dir` (empty, or ending in `/`) may be in scope.
@@ -281,21 +385,50 @@ impl Trees {
         let Some(id) = id else {
             return Ok(RawTree {
                 id: None,
-                data: Vec::new(),
+                data: TreeBytes::Owned(Vec::new()),
             });
         };
+        if let Some(data) = self.recent.as_ref().and_then(|r| r.borrow_mut().get(id)) {
+            return Ok(RawTree {
+                id: Some(id),
+                data: TreeBytes::Shared(data),
+            });
+        }
         let unreadable = |source: Box<dyn std::error::Error + Send + Sync>| GitError::Objects {
             what: format!("cannot read tree {id}"),
             source,
         };
-        let key =
-            gix_hash::ObjectId::try_from(id.as_bytes()).map_err(|e| unreadable(Box::new(e)))?;
-        let mut data = Vec::new();
-        let found = gix_odb::pack::Find::try_find(&self.store, &key, &mut data)
-            .map_err(|e| unreadable(e.into()))?
-            .map(|(object, _)| object.kind.is_tree());
+        let (found, data) = match &self.history {
+            Some(odb) => match odb.read(id) {
+                Ok(object) => (
+                    Some(object.kind() == git2::ObjectType::Tree),
+                    object.data().to_vec(),
+                ),
+                Err(e) if e.code() == git2::ErrorCode::NotFound => (None, Vec::new()),
+                Err(e) => return Err(unreadable(Box::new(e))),
+            },
+            None => {
+                let key = gix_hash::ObjectId::try_from(id.as_bytes())
+                    .map_err(|e| unreadable(Box::new(e)))?;
+                let mut data = Vec::new();
+                let found = gix_odb::pack::Find::try_find(&self.store, &key, &mut data)
+                    .map_err(|e| unreadable(e.into()))?
+                    .map(|(object, _)| object.kind.is_tree());
+                (found, data)
+            }
+        };
         match found {
-            Some(true) => Ok(RawTree { id: Some(id), data }),
+            Some(true) => {
+                let data = match &self.recent {
+                    Some(recent) => {
+                        let shared: Rc<[u8]> = Rc::from(data);
+                        recent.borrow_mut().put(id, shared.clone());
+                        TreeBytes::Shared(shared)
+                    }
+                    None => TreeBytes::Owned(data),
+                };
+                Ok(RawTree { id: Some(id), data })
+            }
             Some(false) => Err(corrupt(id, "not a tree")),
             None => Err(unreadable("the object is not in the repository".into())),
         }
@@ -305,7 +438,23 @@ impl Trees {
 /// A tree's raw bytes: entries are parsed on demand and borrow their names from them.
 struct RawTree {
     id: Option<Oid>,
-    data: Vec<u8>,
+    data: TreeBytes,
+}
+
+/// A tree's bytes: its own, or shared with [`Recent`].
+enum TreeBytes {
+    Owned(Vec<u8>),
+    Shared(Rc<[u8]>),
+}
+
+impl std::ops::Deref for TreeBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            TreeBytes::Owned(v) => v,
+            TreeBytes::Shared(r) => r,
+        }
+    }
 }
 
 impl RawTree {
@@ -352,7 +501,7 @@ fn parse_tree(mut data: &[u8]) -> Option<Vec<Entry<'_>>> {
 /// Appends the file-level differences between two trees (either may be absent) under
 /// `prefix`, descending only into subtrees whose ids differ.
 fn compare_trees(
-    trees: &Trees,
+    trees: &Trees<'_>,
     old: Option<Oid>,
     new: Option<Oid>,
     prefix: &mut Vec<u8>,
@@ -422,7 +571,7 @@ fn joined(prefix: &[u8], name: &[u8]) -> Vec<u8> {
 
 /// An entry present on one side only: the file, or every file below the tree.
 fn side(
-    trees: &Trees,
+    trees: &Trees<'_>,
     e: &Entry,
     status: Status,
     prefix: &mut Vec<u8>,

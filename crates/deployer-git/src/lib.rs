@@ -5,8 +5,9 @@
 //! [`changelog`] and [`tags`] are pure functions; [`diff`], [`base`] and
 //! [`version::collect`] read a repository with `git2` and shell out to the `git` CLI
 //! only to fetch missing objects into a shallow clone (libgit2 cannot deepen one).
-//! [`diff`] reads the trees it compares through gitoxide's object store, which does
-//! that read in less than half libgit2's time.
+//! [`diff`] reads the trees it compares, and [`walk`] the commits of a release's
+//! history, through gitoxide's object store, which reads an object in less than half
+//! libgit2's time.
 
 pub mod base;
 pub mod changelog;
@@ -16,6 +17,7 @@ pub mod glob;
 pub mod markers;
 pub mod tags;
 pub mod version;
+pub mod walk;
 
 use deployer_core::{Classify, ErrorKind};
 

@@ -30,7 +30,7 @@ use crate::changelog::EntryRef;
 use crate::conventional::{self, Bump, ConventionalCommit};
 use crate::glob::PathFilter;
 use crate::tags::SHORT_SHA_LEN;
-use crate::{GitError, diff};
+use crate::{GitError, diff, walk};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NonConventional {
@@ -468,27 +468,61 @@ enum Parents {
     Merge,
 }
 
-impl Gathered {
-    fn add(&mut self, id: Oid, message: &str, parents: Parents) {
-        let undone = self.undone_by(id);
+/// What one commit's message means to the release, whatever the order of the walk:
+/// [`Gathered::push`] then pairs reverts in the walk's order.
+#[derive(Debug)]
+enum Classified {
+    /// A merge whose message is not conventional (`Merge pull request #…`).
+    Skipped,
+    /// Not a Conventional Commit.
+    Ignored(IgnoredCommit),
+    /// Conventional: what the release keeps of it, when anything (see [`ReleaseCommit`]).
+    Conventional(Option<ReleaseCommit>),
+}
+
+impl Classified {
+    fn of(id: Oid, message: &str, parents: Parents) -> Classified {
         let parsed = match conventional::parse(message) {
             Ok(parsed) => parsed,
-            Err(_) if parents == Parents::Merge => return,
+            Err(_) if parents == Parents::Merge => return Classified::Skipped,
             Err(_) => {
-                // A revert of a commit that is not conventional (`Update README`, a
-                // `fixup!`) undoes nothing a release would list: both drop out.
-                self.ignored.push(IgnoredCommit {
+                return Classified::Ignored(IgnoredCommit {
                     id,
                     subject: message.lines().next().unwrap_or("").to_string(),
                 });
-                return;
             }
         };
-        self.conventional += 1;
-        let Some(mut commit) = ReleaseCommit::of(id, parsed) else {
-            return;
+        Classified::Conventional(ReleaseCommit::of(id, parsed).map(|mut commit| {
+            commit.merge = parents == Parents::Merge;
+            commit
+        }))
+    }
+}
+
+impl Gathered {
+    fn add(&mut self, id: Oid, message: &str, parents: Parents) {
+        self.push(id, Classified::of(id, message, parents));
+    }
+
+    /// Adds the next commit of the walk (newest first).
+    fn push(&mut self, id: Oid, classified: Classified) {
+        let undone = self.undone_by(id);
+        let commit = match classified {
+            Classified::Skipped => return,
+            // A revert of a commit that is not conventional (`Update README`, a
+            // `fixup!`) undoes nothing a release would list: both drop out.
+            Classified::Ignored(ignored) => {
+                self.ignored.push(ignored);
+                return;
+            }
+            Classified::Conventional(commit) => {
+                self.conventional += 1;
+                match commit {
+                    Some(commit) => commit,
+                    None => return,
+                }
+            }
         };
-        commit.merge = parents == Parents::Merge;
         if let Some(sha) = &commit.reverts {
             self.pending_reverts.push((sha.clone(), self.commits.len()));
         }
@@ -596,6 +630,14 @@ impl Plan {
 /// Every tag named `<prefix><semver>`, peeled to its commit (tags pointing at trees or
 /// missing objects are skipped).
 pub fn version_tags(repo: &Repository, prefix: &str) -> Result<Vec<VersionTag>, GitError> {
+    version_tags_in(repo, &diff::open_store(repo)?, prefix)
+}
+
+fn version_tags_in(
+    repo: &Repository,
+    store: &gix_odb::Handle,
+    prefix: &str,
+) -> Result<Vec<VersionTag>, GitError> {
     let mut out = Vec::new();
     let refs = repo
         .references_glob("refs/tags/*")
@@ -607,13 +649,13 @@ pub fn version_tags(repo: &Repository, prefix: &str) -> Result<Vec<VersionTag>, 
         let Some(version) = parse_tag(&name, prefix) else {
             continue;
         };
-        let Ok(commit) = reference.peel_to_commit() else {
+        let Some(commit) = tag_commit(store, &reference) else {
             continue;
         };
         out.push(VersionTag {
             name,
             version,
-            commit: commit.id(),
+            commit,
         });
     }
     out.sort_by(|a, b| {
@@ -622,6 +664,36 @@ pub fn version_tags(repo: &Repository, prefix: &str) -> Result<Vec<VersionTag>, 
             .then_with(|| a.name.cmp(&b.name))
     });
     Ok(out)
+}
+
+/// Annotated tags nested deeper than this are not followed (git itself stops at none,
+/// but a loop of tag objects cannot be written, so this only bounds a corrupt store).
+const TAG_DEPTH: usize = 32;
+
+/// The commit a tag names, or `None` (a tag of a tree or a blob, a missing object).
+/// packed-refs carries the peeled id of annotated tags (`^<id>` lines, which `git
+/// pack-refs`, `git gc` and every clone write): only that object's header is read, not
+/// the tag and the commit, which for thousands of tags was most of a release's run.
+fn tag_commit(store: &gix_odb::Handle, reference: &git2::Reference<'_>) -> Option<Oid> {
+    let Some(mut id) = reference.target_peel().or_else(|| reference.target()) else {
+        // A symbolic reference under refs/tags: rare enough for libgit2 to resolve.
+        return reference.peel_to_commit().ok().map(|c| c.id());
+    };
+    let mut data = Vec::new();
+    for _ in 0..TAG_DEPTH {
+        let key = gix_hash::ObjectId::try_from(id.as_bytes()).ok()?;
+        let kind = gix_odb::Header::try_header(store, &key).ok()??.kind();
+        if kind.is_commit() {
+            return Some(id);
+        }
+        if !kind.is_tag() {
+            return None;
+        }
+        gix_odb::pack::Find::try_find(store, &key, &mut data).ok()??;
+        let hex = data.strip_prefix(b"object ")?.get(..40)?;
+        id = Oid::from_str(std::str::from_utf8(hex).ok()?).ok()?;
+    }
+    None
 }
 
 fn shallow_roots(repo: &Repository) -> HashSet<Oid> {
@@ -644,7 +716,15 @@ pub fn plan(
     prerelease: Option<&str>,
 ) -> Result<Plan, VersionError> {
     let prefix = settings.tag_prefix.as_str();
-    let tags = version_tags(repo, prefix)?;
+    // One object store for the tags and the walks (each store maps the packs it reads).
+    let store = diff::open_store(repo)?;
+    let started = std::time::Instant::now();
+    let tags = version_tags_in(repo, &store, prefix)?;
+    tracing::debug!(
+        "{} `{prefix}` tags read in {:?}",
+        tags.len(),
+        started.elapsed()
+    );
     // On a re-run for a final release HEAD already carries its tag: walk from the release
     // before it so the changelog is complete again. `tags` is sorted by precedence, so the
     // first reachable candidate from the top is the highest: usually one ancestry check
@@ -663,7 +743,7 @@ pub fn plan(
     // Optimistic: the highest final tag is usually reachable. The walk below (hiding it)
     // proves that for free: it is reachable iff it is HEAD or a parent of a walked commit.
     let mut last_final = candidates.first().map(|t| (*t).clone());
-    let mut walked = walk_since(repo, head, last_final.as_ref(), &roots, paths)?;
+    let mut walked = walk_since(repo, &store, head, last_final.as_ref(), &roots, paths)?;
     if let Some(top) = &last_final
         && !(top.commit == head || walked.top_seen)
     {
@@ -673,9 +753,16 @@ pub fn plan(
             .skip(1)
             .find(|t| diff::is_ancestor(repo, t.commit, head))
             .map(|t| (*t).clone());
-        walked = walk_since(repo, head, last_final.as_ref(), &roots, paths)?;
+        walked = walk_since(repo, &store, head, last_final.as_ref(), &roots, paths)?;
     }
 
+    tracing::debug!(
+        "{} commits kept, {} conventional, {} ignored; walked in {:?}",
+        walked.commits.len(),
+        walked.conventional,
+        walked.ignored.len(),
+        started.elapsed()
+    );
     if shallow && walked.hit_boundary {
         shallow_rerun(&tags, head, prerelease, last_final.as_ref())?;
     }
@@ -800,17 +887,69 @@ struct Walked {
 /// Commits from `head` down to (excluding) `last_final`.
 fn walk_since(
     repo: &Repository,
+    store: &gix_odb::Handle,
     head: Oid,
     last_final: Option<&VersionTag>,
     roots: &HashSet<Oid>,
     paths: Option<&PathFilter>,
 ) -> Result<Walked, VersionError> {
-    // One probe, so one object store, for the whole walk.
-    let probe = paths.map(|f| diff::PathProbe::open(repo, f)).transpose()?;
+    // One probe, on the same object store, for the whole walk.
+    let probe = paths
+        .map(|f| diff::PathProbe::with_store(repo, f, store.clone()))
+        .transpose()?;
     if let Some(walked) = walk_linear(repo, head, last_final, roots, probe.as_ref())? {
         return Ok(walked);
     }
+    if let Some(walked) = walk_once(repo, store, head, last_final, roots, probe.as_ref())? {
+        return Ok(walked);
+    }
     walk_graph(repo, head, last_final, roots, probe.as_ref())
+}
+
+/// Any history, each commit read once (see [`walk`]): its message is classified as it is
+/// read, its tree and its first parent's come with it for `--service`. `None` when the
+/// walk leaves a commit to libgit2 (then [`walk_graph`] decides).
+fn walk_once(
+    repo: &Repository,
+    store: &gix_odb::Handle,
+    head: Oid,
+    last_final: Option<&VersionTag>,
+    roots: &HashSet<Oid>,
+    paths: Option<&diff::PathProbe<'_>>,
+) -> Result<Option<Walked>, VersionError> {
+    let visits = walk::walk(
+        repo,
+        store,
+        head,
+        last_final.map(|t| t.commit),
+        roots,
+        |c| {
+            // libgit2's message is a C string: it ends at the first NUL.
+            let bytes = c.message.split(|&b| b == 0).next().unwrap_or_default();
+            let parents = if c.parents > 1 {
+                Parents::Merge
+            } else {
+                Parents::One
+            };
+            Classified::of(c.id, &String::from_utf8_lossy(bytes), parents)
+        },
+    )?;
+    let Some(visits) = visits else {
+        return Ok(None);
+    };
+    let mut gathered = Gathered::default();
+    for v in visits {
+        gathered.hit_boundary |= v.shallow_root;
+        gathered.top_seen |= v.hidden_parent;
+        if let Some(probe) = paths {
+            let base = (v.first_parent, v.first_parent_tree);
+            if !probe.touches_trees(base, (v.id, v.tree))? {
+                continue;
+            }
+        }
+        gathered.push(v.id, v.item);
+    }
+    Ok(Some(gathered.into_walked()))
 }
 
 /// A commit as [`walk_linear`] reads it: parents and message straight from the object.
@@ -1242,6 +1381,57 @@ mod tests {
         assert!(empty.parents.is_empty() && empty.message.is_empty());
     }
 
+    /// The previous reading of every tag: libgit2's `peel_to_commit`.
+    fn peeled_by_libgit2(repo: &Repository, prefix: &str) -> Vec<(String, Oid)> {
+        let mut out: Vec<(String, Oid)> = repo
+            .references_glob("refs/tags/*")
+            .expect("refs")
+            .flatten()
+            .filter_map(|r| {
+                let name = r.shorthand().ok()?.to_string();
+                parse_tag(&name, prefix)?;
+                Some((name, r.peel_to_commit().ok()?.id()))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn tags_peel_to_the_commit_libgit2_finds_loose_and_packed() {
+        let mut r = crate::testing::TestRepo::new();
+        let first = r.commit_file("a", "1", "feat: one");
+        r.tag("v1.0.0");
+        r.tag_annotated("v1.1.0", "Release v1.1.0");
+        r.commit_file("b", "1", "fix: two");
+        r.tag_annotated("v1.1.1", "Release v1.1.1");
+        // A tag of a tag, a tag of a tree, a tag of a blob: only the first names a commit.
+        r.git(&["tag", "-a", "-m", "nested", "v1.2.0", "v1.1.1"]);
+        r.git(&["tag", "-a", "-m", "tree", "v9.0.0", "HEAD^{tree}"]);
+        r.git(&["tag", "v9.0.1", "HEAD:a"]);
+        r.git(&["tag", "other-1.0.0", &first.to_string()]);
+        let ours = |repo: &Repository| {
+            let mut tags: Vec<(String, Oid)> = version_tags(repo, "v")
+                .expect("tags")
+                .into_iter()
+                .map(|t| (t.name, t.commit))
+                .collect();
+            tags.sort();
+            tags
+        };
+        let loose = ours(&r.repo);
+        assert_eq!(loose, peeled_by_libgit2(&r.repo, "v"));
+        let names: Vec<&str> = loose.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["v1.0.0", "v1.1.0", "v1.1.1", "v1.2.0"]);
+        // packed-refs with `^<id>` peeled lines, as `git pack-refs`, gc and clones write.
+        r.git(&["pack-refs", "--all"]);
+        let packed = std::fs::read_to_string(r.path().join(".git/packed-refs")).expect("packed");
+        assert!(packed.lines().any(|l| l.starts_with('^')), "{packed}");
+        let repo = Repository::open(r.path()).expect("reopen");
+        assert_eq!(ours(&repo), loose);
+        assert_eq!(peeled_by_libgit2(&repo, "v"), loose);
+    }
+
     type Summary = (Vec<(Oid, String)>, usize, Vec<Oid>, bool, bool);
 
     fn summary(w: &Walked) -> Summary {
@@ -1255,7 +1445,7 @@ mod tests {
     }
 
     #[test]
-    fn the_linear_walk_agrees_with_the_revwalk_and_steps_aside_for_merges() {
+    fn the_linear_walk_and_the_single_read_walk_agree_with_the_revwalk() {
         let mut r = crate::testing::TestRepo::new();
         r.commit_file("a", "1", "feat: one");
         let tagged = r.commit_file("b", "1", "fix: two");
@@ -1270,13 +1460,19 @@ mod tests {
         let none = HashSet::new();
         let filter = PathFilter::new(&["svc/**"]).expect("filter");
         let probe = diff::PathProbe::open(&r.repo, &filter).expect("probe");
+        let store = diff::open_store(&r.repo).expect("store");
         for (last, paths) in [(Some(&tag), None), (None, None), (Some(&tag), Some(&probe))] {
             let linear = walk_linear(&r.repo, head, last, &none, paths)
                 .expect("walk")
                 .expect("a chain");
             let graph = walk_graph(&r.repo, head, last, &none, paths).expect("walk");
             assert_eq!(summary(&linear), summary(&graph));
+            let once = walk_once(&r.repo, &store, head, last, &none, paths)
+                .expect("walk")
+                .expect("parsed");
+            assert_eq!(summary(&once), summary(&graph));
         }
+        drop(probe);
         // A tag that is not on the chain: the graph walk decides.
         r.branch("side");
         r.checkout("side");
@@ -1298,7 +1494,16 @@ mod tests {
                 .expect("walk")
                 .is_none()
         );
-        let all = walk_since(&r.repo, merged, Some(&tag), &none, None).expect("walk");
+        let all = walk_since(&r.repo, &store, merged, Some(&tag), &none, None).expect("walk");
         assert!(all.commits.iter().any(|c| c.id == elsewhere));
+        // A merge: the walk that reads each commit once agrees with libgit2's revwalk.
+        let probe = diff::PathProbe::open(&r.repo, &filter).expect("probe");
+        for (last, paths) in [(Some(&tag), None), (None, None), (Some(&tag), Some(&probe))] {
+            let graph = walk_graph(&r.repo, merged, last, &none, paths).expect("walk");
+            let once = walk_once(&r.repo, &store, merged, last, &none, paths)
+                .expect("walk")
+                .expect("parsed");
+            assert_eq!(summary(&once), summary(&graph));
+        }
     }
 }
