@@ -179,6 +179,20 @@ impl TimeoutFlag {
     }
 }
 
+/// `--poll-interval` must fit in the timeout, or the timeout could not be enforced; with
+/// `--timeout auto` it must fit in the shortest timeout `auto` gives.
+pub fn check_poll_within(poll: Duration, timeout: TimeoutFlag) -> Result<()> {
+    match timeout {
+        TimeoutFlag::Fixed(d) => check_poll_within_timeout(poll, d),
+        TimeoutFlag::Auto if poll > crate::budget::FLOOR => Err(Error::BadInput(format!(
+            "--poll-interval ({} s) is longer than --timeout auto's shortest value ({} s): the timeout could not be enforced; make the poll interval shorter",
+            poll.as_secs_f64(),
+            crate::budget::FLOOR.as_secs()
+        ))),
+        TimeoutFlag::Auto => Ok(()),
+    }
+}
+
 /// `auto`, or a duration above zero.
 pub fn parse_timeout(text: &str) -> std::result::Result<TimeoutFlag, String> {
     if text.trim().eq_ignore_ascii_case("auto") {

@@ -3,8 +3,8 @@
 use std::time::{Duration, SystemTime};
 
 use deployer_aws::cli::{
-    AwsArgs, TimeoutFlag, aws_context, cancelled, check_poll_within_timeout, check_unique,
-    expand_image, identity_line, listen_for_cancellation, load_config, non_blank, parse_duration,
+    AwsArgs, TimeoutFlag, aws_context, cancelled, check_poll_within, check_unique, expand_image,
+    identity_line, listen_for_cancellation, load_config, non_blank, parse_duration,
     parse_poll_interval, parse_timeout, resolve_service, tokio_runtime,
 };
 use deployer_aws::deploy::{
@@ -151,9 +151,7 @@ fn version_label(args: &Args) -> Result<Option<String>, Error> {
 
 /// Flag values that parse but make no sense, refused before anything is read or called.
 fn validate(args: &Args) -> Result<(), Error> {
-    if let TimeoutFlag::Fixed(timeout) = args.timeout {
-        check_poll_within_timeout(args.poll_interval, timeout)?;
-    }
+    check_poll_within(args.poll_interval, args.timeout)?;
     if args.watch {
         let changes: Vec<&str> = [
             (args.image.is_some(), "--image"),

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use deployer_aws::cli::{
-    AwsArgs, TimeoutFlag, aws_context, cancelled, check_poll_within_timeout, check_unique,
-    identity_line, listen_for_cancellation, load_config, non_blank, parse_poll_interval,
-    parse_positive_duration, parse_timeout, resolve_service, tokio_runtime,
+    AwsArgs, TimeoutFlag, aws_context, cancelled, check_poll_within, check_unique, identity_line,
+    listen_for_cancellation, load_config, non_blank, parse_poll_interval, parse_positive_duration,
+    parse_timeout, resolve_service, tokio_runtime,
 };
 use deployer_aws::deploy::{DeployRequest, OnFailure, Source, deploy_service, wait_rollback};
 use deployer_aws::ecs::{Ecs, short_td};
@@ -102,9 +102,7 @@ pub struct Args {
 
 /// Flag values that parse but make no sense, refused before anything is read or called.
 fn validate(args: &Args) -> Result<(), Error> {
-    if let TimeoutFlag::Fixed(timeout) = args.timeout {
-        check_poll_within_timeout(args.poll_interval, timeout)?;
-    }
+    check_poll_within(args.poll_interval, args.timeout)?;
     check_unique(
         "--health-url",
         args.health_urls
