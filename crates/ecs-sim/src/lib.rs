@@ -6,6 +6,7 @@
 //! container image does. See the crate README for the scenario format.
 
 pub mod bluegreen;
+pub mod hooks;
 pub mod logs;
 pub mod ops;
 pub mod protocol;
@@ -14,6 +15,8 @@ pub mod scenario;
 pub mod server;
 pub mod state;
 pub mod tasks;
+pub mod traffic;
+pub mod validate;
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;

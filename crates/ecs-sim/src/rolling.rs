@@ -69,6 +69,8 @@ pub fn breaker_config(config: &Value) -> (bool, bool) {
 pub fn strategy(config: &Value) -> Strategy {
     match config.get("strategy").and_then(Value::as_str) {
         Some("BLUE_GREEN") => Strategy::BlueGreen,
+        Some("LINEAR") => Strategy::Linear,
+        Some("CANARY") => Strategy::Canary,
         _ => Strategy::Rolling,
     }
 }
@@ -191,6 +193,7 @@ pub fn start_deployment(state: &mut State, key: &str, task_definition: &str) -> 
             rollback_target,
             lifecycle_stage: Some("RECONCILE_SERVICE"),
             hooks: Vec::new(),
+            hook_rounds: Vec::new(),
             requested_stop: None,
         },
     );
@@ -215,6 +218,7 @@ pub fn start_deployment(state: &mut State, key: &str, task_definition: &str) -> 
         launch_type,
         stage: 0,
         stage_started: now,
+        shifts: 0,
     };
     let svc = state.services.get_mut(key)?;
     for d in &mut svc.deployments {
@@ -283,6 +287,7 @@ pub fn rollback_to(state: &mut State, key: &str, sd_arn: &str, td: &str, rev: &s
             launch_type: template.and_then(|t| t.launch_type),
             stage: 0,
             stage_started: now,
+            shifts: 0,
         };
         svc.deployments.insert(0, dep);
     }
@@ -371,7 +376,7 @@ fn step_service(state: &mut State, key: &str, exits: &[TaskExit]) {
         return;
     }
 
-    if primary.strategy == Strategy::BlueGreen && primary.rollout_state == "IN_PROGRESS" {
+    if primary.strategy.shifts_traffic() && primary.rollout_state == "IN_PROGRESS" {
         crate::bluegreen::step(state, key);
     } else {
         rolling_step(state, key, &svc_name);

@@ -145,6 +145,9 @@ pub struct Scenario {
     pub commands: BTreeMap<String, Behavior>,
     #[serde(default)]
     pub faults: Faults,
+    /// Lambda lifecycle-hook ARN (exact, or pattern) -> what the function returns.
+    #[serde(default)]
+    pub hooks: BTreeMap<String, crate::hooks::HookBehavior>,
 }
 
 fn default_behavior() -> Behavior {
@@ -167,6 +170,7 @@ impl Default for Scenario {
             images: BTreeMap::new(),
             commands: BTreeMap::new(),
             faults: Faults::default(),
+            hooks: BTreeMap::new(),
         }
     }
 }
@@ -212,11 +216,11 @@ impl Scenario {
 }
 
 /// An exact key wins; otherwise the matching pattern with the most literal characters.
-fn best_match<'a>(rules: &'a BTreeMap<String, Behavior>, text: &str) -> Option<&'a Behavior> {
+pub(crate) fn best_match<'a, T>(rules: &'a BTreeMap<String, T>, text: &str) -> Option<&'a T> {
     if let Some(b) = rules.get(text) {
         return Some(b);
     }
-    let mut best: Option<(usize, &Behavior)> = None;
+    let mut best: Option<(usize, &T)> = None;
     for (pattern, b) in rules {
         if (pattern.contains('*') || pattern.contains('?')) && glob_match(pattern, text) {
             let literal = pattern.chars().filter(|c| *c != '*' && *c != '?').count();
