@@ -65,11 +65,11 @@ pub fn step(state: &mut State, key: &str) {
         return;
     };
     let plan = traffic::plan(p.strategy, &sd.deployment_configuration);
-    if sd.lifecycle_stage != Some(stage) {
-        if let Some(sd) = state.service_deployments.get_mut(&p.sd_arn) {
-            sd.lifecycle_stage = Some(stage);
-            sd.updated_at = now;
-        }
+    if sd.lifecycle_stage != Some(stage)
+        && let Some(sd) = state.service_deployments.get_mut(&p.sd_arn)
+    {
+        sd.lifecycle_stage = Some(stage);
+        sd.updated_at = now;
     }
     hooks::create(state, &p.sd_arn, stage, p.shifts);
     let outcome = hooks::resolve(state, &p.sd_arn, stage, p.shifts);
@@ -125,11 +125,20 @@ fn primary_mut<'a>(state: &'a mut State, key: &str) -> Option<&'a mut Deployment
         .and_then(|s| s.deployments.first_mut())
 }
 
+/// Enter stage `idx`: it is reported and its hooks start at once.
 fn set_stage(state: &mut State, key: &str, idx: usize, now: f64) {
-    if let Some(d) = primary_mut(state, key) {
-        d.stage = idx;
-        d.stage_started = now;
+    let Some(d) = primary_mut(state, key) else {
+        return;
+    };
+    d.stage = idx;
+    d.stage_started = now;
+    let (sd_arn, round) = (d.sd_arn.clone(), d.shifts);
+    let stage = STAGES[idx.min(STAGES.len() - 1)];
+    if let Some(sd) = state.service_deployments.get_mut(&sd_arn) {
+        sd.lifecycle_stage = Some(stage);
+        sd.updated_at = now;
     }
+    hooks::create(state, &sd_arn, stage, round);
 }
 
 /// Stop every task of the older (blue) deployments; true once none is left.

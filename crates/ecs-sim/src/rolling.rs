@@ -191,7 +191,8 @@ pub fn start_deployment(state: &mut State, key: &str, task_definition: &str) -> 
             threshold: threshold(desired),
             rollback: None,
             rollback_target,
-            lifecycle_stage: Some("RECONCILE_SERVICE"),
+            // Traffic-shifting strategies report the stage their engine is in (bluegreen.rs).
+            lifecycle_stage: (!strategy(&config).shifts_traffic()).then_some("RECONCILE_SERVICE"),
             hooks: Vec::new(),
             hook_rounds: Vec::new(),
             requested_stop: None,
