@@ -161,6 +161,34 @@ pub fn parse_positive_duration(text: &str) -> std::result::Result<Duration, Stri
     Ok(d)
 }
 
+/// `--timeout`: `auto` (computed from the service's own configuration) or a duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutFlag {
+    Auto,
+    Fixed(Duration),
+}
+
+impl TimeoutFlag {
+    /// The duration to validate against and to start with (`auto` starts at the floor and
+    /// is replaced once the service is read).
+    pub fn initial(self) -> Duration {
+        match self {
+            TimeoutFlag::Auto => crate::budget::FLOOR,
+            TimeoutFlag::Fixed(d) => d,
+        }
+    }
+}
+
+/// `auto`, or a duration above zero.
+pub fn parse_timeout(text: &str) -> std::result::Result<TimeoutFlag, String> {
+    if text.trim().eq_ignore_ascii_case("auto") {
+        return Ok(TimeoutFlag::Auto);
+    }
+    parse_positive_duration(text)
+        .map(TimeoutFlag::Fixed)
+        .map_err(|e| format!("{e}; or `auto` (from the service's deployment configuration)"))
+}
+
 /// The shortest poll interval a flag accepts. 0 polled ECS in a tight loop (1,309 calls in
 /// 10 s) and the throttling back-off, which doubles the interval, stayed at zero.
 pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);

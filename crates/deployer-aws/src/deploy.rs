@@ -8,9 +8,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::ecs::{Ecs, ServiceDeploymentInfo, ServiceInfo, short_td};
+use crate::budget;
+use crate::ecs::{Ecs, EcsDeployment, ServiceDeploymentInfo, ServiceInfo, short_td};
 use crate::error::{Error, Result};
 use crate::logs::Logs;
+use crate::states::{
+    Controller, DeploymentRole, HookStatus, RolloutState, ServiceDeploymentStatus,
+    TaskDefinitionStatus,
+};
 use crate::taskdef::{self, EnvSpec, ImageSpec, RenderOptions};
 use crate::wait::{self, Cause, Outcome, Verdict, WaitUntil, WatchOptions, WatchTarget};
 
@@ -56,10 +61,17 @@ pub struct DeployRequest {
     pub tags: Vec<(String, String)>,
     pub desired_count: Option<i32>,
     pub force_new_deployment: bool,
+    /// What to do when the deployment fails.
     pub on_failure: OnFailure,
+    /// What to do when the timeout is reached while the deployment is still in progress:
+    /// by default it is left alone (a healthy, slow deployment is not a failure).
+    pub on_timeout: OnFailure,
     pub watch: WatchOptions,
     /// Blue/green: continue the paused deployment instead of starting one.
     pub continue_deployment: bool,
+    /// With `continue_deployment`: only watch the deployment in progress to its end; send
+    /// nothing to ECS (`ecs-deploy --watch`).
+    pub watch_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +86,8 @@ pub enum Status {
     Cancelled,
     /// ECS could not be read for too long: the outcome is not known.
     Unknown,
+    /// Deployed with a desired count of 0: the revision is set, no task ran.
+    NoTasks,
 }
 
 impl Status {
@@ -86,12 +100,13 @@ impl Status {
             Status::TimedOut => "timed-out",
             Status::Cancelled => "cancelled",
             Status::Unknown => "unknown",
+            Status::NoTasks => "no-tasks",
         }
     }
     pub fn ok(&self) -> bool {
         matches!(
             self,
-            Status::Succeeded | Status::Unchanged | Status::Reached
+            Status::Succeeded | Status::Unchanged | Status::Reached | Status::NoTasks
         )
     }
 }
@@ -160,7 +175,7 @@ impl DeployReport {
                 out.push_str(&format!(
                     "  task {}: stopCode={} stoppedReason={}\n",
                     t.id(),
-                    t.stop_code.clone().unwrap_or_default(),
+                    t.stop_code.as_ref().map_or("", |c| c.as_str()),
                     t.stopped_reason.clone().unwrap_or_default()
                 ));
                 for ct in &t.containers {
@@ -238,13 +253,6 @@ async fn find_deployment(
     Ok(String::new())
 }
 
-fn dep_terminal(status: &str) -> bool {
-    matches!(
-        status,
-        "SUCCESSFUL" | "STOPPED" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED" | "FAILED"
-    )
-}
-
 /// Waits for a deployment that is rolling back (or was asked to) to finish.
 pub async fn wait_rollback(
     ecs: &Ecs,
@@ -256,23 +264,19 @@ pub async fn wait_rollback(
 ) -> Result<ServiceDeploymentInfo> {
     let start = Instant::now();
     let mut last_print: Option<Instant> = None;
-    let mut last_status = String::new();
+    let mut last_status: Option<ServiceDeploymentStatus> = None;
     loop {
         match ecs.describe_service_deployment(arn).await {
             Ok(d) => {
-                if matches!(
-                    d.status.as_str(),
-                    "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED" | "STOPPED"
-                ) || (dep_terminal(&d.status) && d.status != "SUCCESSFUL")
-                {
-                    say(&format!("[{service}] rollback finished: {}", d.status));
-                    return Ok(d);
-                }
-                if d.status == "SUCCESSFUL" {
+                if d.status == ServiceDeploymentStatus::Successful {
                     // Completed before the rollback request took effect.
                     return Ok(d);
                 }
-                if d.status != last_status
+                if d.status.is_finished() {
+                    say(&format!("[{service}] rollback finished: {}", d.status));
+                    return Ok(d);
+                }
+                if last_status.as_ref() != Some(&d.status)
                     || last_print.is_none_or(|t| t.elapsed() >= Duration::from_secs(15))
                 {
                     say(&format!(
@@ -281,7 +285,7 @@ pub async fn wait_rollback(
                         start.elapsed().as_secs()
                     ));
                     last_print = Some(Instant::now());
-                    last_status = d.status.clone();
+                    last_status = Some(d.status.clone());
                 }
             }
             Err(e) => say(&format!(
@@ -329,6 +333,8 @@ pub struct Plan {
     started: Instant,
     td_json: Value,
     noop: bool,
+    /// The timeout the wait runs under (computed with `--timeout auto`).
+    timeout: Duration,
 }
 
 impl Plan {
@@ -360,10 +366,34 @@ pub async fn deploy_service(
     execute_plan(ecs, logs, req, plan, say).await
 }
 
-/// A deployment is in flight: the service has more than one deployment (old tasks still
-/// being replaced).
+/// Another deployment is still moving tasks: the service has more than one deployment and
+/// the newest (PRIMARY) has not failed. A deployment the circuit breaker FAILED with
+/// rollback off stays listed beside the older ones but launches nothing more
+/// (DeploymentConfiguration: "a service deployment will transition to a failed state and
+/// stop launching new tasks"): deploying over it is the fix-forward.
 fn in_flight(svc: &ServiceInfo) -> bool {
     svc.deployments.len() > 1
+        && svc
+            .primary()
+            .is_none_or(|p| p.rollout_state != Some(RolloutState::Failed))
+}
+
+/// The deployment the circuit breaker failed with rollback off (PRIMARY, rollout FAILED)
+/// and the newest older deployment beside it, whose revision still serves.
+fn failed_beside_serving(svc: &ServiceInfo) -> Option<(&EcsDeployment, &EcsDeployment)> {
+    let failed = svc
+        .primary()
+        .filter(|p| p.rollout_state == Some(RolloutState::Failed))?;
+    let serving = svc
+        .deployments
+        .iter()
+        .filter(|d| d.status == DeploymentRole::Active)
+        .max_by(|a, b| {
+            a.created_at
+                .partial_cmp(&b.created_at)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })?;
+    Some((failed, serving))
 }
 
 /// Another deployment of the service is in progress (a second run, someone in the console):
@@ -387,10 +417,29 @@ async fn wait_for_other_deployment(
             .await
             .unwrap_or_default()
             .into_iter()
-            .find(|d| matches!(d.status.as_str(), "IN_PROGRESS" | "PENDING"))
+            .find(|d| d.status.is_rolling_out())
             .map(|d| d.arn)
-            .unwrap_or_else(|| "(no service-deployment ARN)".into());
+            .unwrap_or_default();
     }
+    // Without a service-deployment record, name it by the service's own deployment id.
+    let check = if other.is_empty() {
+        other = svc
+            .deployments
+            .iter()
+            .find(|d| {
+                d.rollout_state
+                    .as_ref()
+                    .is_none_or(|r| *r == RolloutState::InProgress)
+            })
+            .map(|d| d.id.clone())
+            .unwrap_or_else(|| "a deployment".into());
+        format!(
+            "aws ecs describe-services --cluster {} --services {}",
+            req.cluster, req.service
+        )
+    } else {
+        format!("aws ecs describe-service-deployments --service-deployment-arns {other}")
+    };
     let other_td = short_td(&svc.task_definition).to_string();
     say(&format!(
         "[{}] another deployment is in progress ({other}, {other_td}); waiting for it to finish before deploying",
@@ -401,8 +450,7 @@ async fn wait_for_other_deployment(
         if started.elapsed() >= req.watch.judge.timeout {
             return Err(Error::Failed(format!(
                 "service `{}` has had another deployment in progress ({other}, {other_td}) for {} s; \
-                 not deploying over it. Wait for it to finish (`aws ecs describe-service-deployments \
-                 --service-deployment-arns {other}`), continue it if it is a paused blue/green deployment \
+                 not deploying over it. Wait for it to finish (`{check}`), continue it if it is a paused blue/green deployment \
                  (`ecs-deploy --continue`), or roll it back (`rollback --cluster {} --service {}`), then re-run",
                 req.service,
                 started.elapsed().as_secs(),
@@ -439,15 +487,35 @@ async fn wait_for_other_deployment(
     Ok(svc)
 }
 
+/// `req` with the timeout it waits under: the one given, or with `--timeout auto` the one
+/// computed from the service's own configuration (strategy, bake times, health checks,
+/// desired count), said in the first lines of the output.
+fn with_timeout(req: &DeployRequest, svc: &ServiceInfo, say: &dyn Fn(&str)) -> DeployRequest {
+    let mut req = req.clone();
+    if req.watch.auto_timeout {
+        let desired = req.desired_count.unwrap_or(svc.desired);
+        let b = budget::for_service(svc, desired);
+        say(&format!(
+            "[{}] timeout {} ({}; set --timeout to choose another)",
+            req.service,
+            budget::human(b.timeout),
+            b.why
+        ));
+        req.watch.judge.timeout = b.timeout;
+        req.watch.auto_timeout = false;
+    }
+    req
+}
+
 /// First half of [`deploy_service`]: checks the service, renders the definition and
 /// registers it when it changed. Nothing is deployed yet.
 pub async fn plan_service(ecs: &Ecs, req: &DeployRequest, say: &dyn Fn(&str)) -> Result<Plan> {
     let started = Instant::now();
     let mut report = DeployReport::new(req);
     let before = ecs.describe_service(&req.cluster, &req.service).await?;
-    match before.controller.as_str() {
-        "ECS" => {}
-        "CODE_DEPLOY" => {
+    match &before.controller {
+        Controller::Ecs => {}
+        Controller::CodeDeploy => {
             return Err(Error::BadInput(format!(
                 "service `{}` uses the CODE_DEPLOY deployment controller; ecs-deploy does not drive CodeDeploy yet. \
                  Move the service to ECS-native blue/green (deploymentController ECS, strategy BLUE_GREEN) \
@@ -462,12 +530,30 @@ pub async fn plan_service(ecs: &Ecs, req: &DeployRequest, say: &dyn Fn(&str)) ->
             )));
         }
     }
+    let req = &with_timeout(req, &before, say);
     let before = if req.continue_deployment {
         before
     } else {
         wait_for_other_deployment(ecs, req, before, say).await?
     };
     report.previous_task_definition_arn = before.task_definition.clone();
+    if let Some((failed, serving)) = failed_beside_serving(&before) {
+        say(&format!(
+            "[{}] the service's last deployment ({}, {}) FAILED{} and is stopped; {} still serves. \
+             Deploying over it (fix-forward); a rollback goes back to {}",
+            req.service,
+            failed.id,
+            short_td(&failed.task_definition),
+            failed
+                .rollout_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default(),
+            short_td(&serving.task_definition),
+            short_td(&serving.task_definition),
+        ));
+        report.previous_task_definition_arn = serving.task_definition.clone();
+    }
     report.desired = before.desired;
 
     if req.continue_deployment {
@@ -477,6 +563,7 @@ pub async fn plan_service(ecs: &Ecs, req: &DeployRequest, say: &dyn Fn(&str)) ->
             started,
             td_json: Value::Null,
             noop: false,
+            timeout: req.watch.judge.timeout,
         });
     }
 
@@ -485,8 +572,10 @@ pub async fn plan_service(ecs: &Ecs, req: &DeployRequest, say: &dyn Fn(&str)) ->
         Source::Existing(arn) => {
             let raw = ecs.describe_task_definition_raw(arn).await?;
             let inner = raw.get("taskDefinition").cloned().unwrap_or(Value::Null);
-            let status = inner.get("status").and_then(Value::as_str).unwrap_or("");
-            if status != "ACTIVE" {
+            let status = TaskDefinitionStatus::parse(
+                inner.get("status").and_then(Value::as_str).unwrap_or(""),
+            );
+            if status != TaskDefinitionStatus::Active {
                 return Err(Error::BadInput(format!(
                     "task definition {arn} is {status}, not ACTIVE: it cannot be deployed"
                 )));
@@ -563,6 +652,7 @@ pub async fn plan_service(ecs: &Ecs, req: &DeployRequest, say: &dyn Fn(&str)) ->
         started,
         td_json,
         noop,
+        timeout: req.watch.judge.timeout,
     })
 }
 
@@ -604,7 +694,12 @@ pub async fn execute_plan_cancellable(
         started,
         td_json,
         noop,
+        timeout,
     } = plan;
+    let mut effective = req.clone();
+    effective.watch.judge.timeout = timeout;
+    effective.watch.auto_timeout = false;
+    let req = &effective;
     if noop {
         return Ok(report);
     }
@@ -664,14 +759,14 @@ pub async fn execute_plan_cancellable(
     };
     report.service_deployment_arn = arn;
     tokio::select! {
-        r = finish(ecs, logs, req, report.clone(), outcome.clone(), &before, started, say) => r,
+        r = finish(ecs, logs, req, report.clone(), outcome.clone(), started, say) => r,
         signal = &mut cancel => {
             // Cancelled during the rollback wait: the verdict stands, the rollback goes on.
             let mut report = report;
             apply_verdict(req, &mut report, &outcome, say);
             report.rollback = Some(RollbackReport {
                 action: "rollback after the failure".into(),
-                to_task_definition: Some(before.task_definition.clone()),
+                to_task_definition: Some(report.previous_task_definition_arn.clone()),
                 final_status: format!(
                     "cancelled ({signal}) while waiting for it; it continues in ECS — check with \
                      `aws ecs describe-services --cluster {} --services {}`",
@@ -743,39 +838,27 @@ pub async fn on_cancel(
         },
         short_td(&report.task_definition_arn)
     );
-    let status = if arn.is_empty() {
-        None
-    } else {
-        bounded_call(ecs.describe_service_deployment(&arn))
-            .await
-            .ok()
-            .and_then(|r| r.ok())
-            .map(|d| d.status)
-    };
-    match status.as_deref() {
-        Some("SUCCESSFUL") => {
-            let serving = bounded_call(ecs.describe_service(&req.cluster, &req.service))
-                .await
-                .ok()
-                .and_then(|r| r.ok())
-                .is_some_and(|s| s.task_definition == report.task_definition_arn);
-            if serving {
+    // One look: it may have just finished. The verdict is judge's, as in the wait.
+    if let Some(ended) = ended_before_cancel(ecs, req, &report, &arn).await {
+        match ended {
+            Verdict::Success => {
                 report.status = Status::Succeeded;
                 report.next_step = Some(format!(
                     "cancelled ({signal}) just after {what} finished SUCCESSFUL; it is serving"
                 ));
-                report.duration = started.elapsed();
-                return report;
+            }
+            other => {
+                let why = match &other {
+                    Verdict::Failed(cause) => cause.summary.clone(),
+                    _ => wait::verdict_label(&other),
+                };
+                report.next_step = Some(format!(
+                    "cancelled ({signal}); {what} had already ended ({why}): it did not deploy. Check with `{check}`"
+                ));
             }
         }
-        Some(s) if dep_terminal(s) || s.starts_with("ROLLBACK") => {
-            report.next_step = Some(format!(
-                "cancelled ({signal}); {what} had already ended {s}: it did not deploy. Check with `{check}`"
-            ));
-            report.duration = started.elapsed();
-            return report;
-        }
-        _ => {}
+        report.duration = started.elapsed();
+        return report;
     }
     let previous = short_td(&report.previous_task_definition_arn).to_string();
     let next = match req.on_failure {
@@ -792,9 +875,9 @@ pub async fn on_cancel(
                 Ok(Ok(())) => (
                     true,
                     if rollback {
-                        "ROLLBACK_REQUESTED".to_string()
+                        ServiceDeploymentStatus::RollbackRequested.to_string()
                     } else {
-                        "STOP_REQUESTED".to_string()
+                        ServiceDeploymentStatus::StopRequested.to_string()
                     },
                 ),
                 Ok(Err(e)) => (false, format!("request failed: {e}")),
@@ -839,6 +922,48 @@ pub async fn on_cancel(
     report
 }
 
+/// The verdict on `arn` if it has already finished (SUCCESSFUL, stopped, rolled back), from
+/// one bounded read of the deployment and the service; None while it is still in flight or
+/// when ECS does not answer in time.
+async fn ended_before_cancel(
+    ecs: &Ecs,
+    req: &DeployRequest,
+    report: &DeployReport,
+    arn: &str,
+) -> Option<Verdict> {
+    if arn.is_empty() {
+        return None;
+    }
+    let dep = bounded_call(ecs.describe_service_deployment(arn))
+        .await
+        .ok()?
+        .ok()?;
+    if !dep.status.is_finished() && !dep.status.is_rollback() {
+        return None;
+    }
+    let svc = bounded_call(ecs.describe_service(&req.cluster, &req.service))
+        .await
+        .ok()?
+        .ok()?;
+    let snap = wait::Snapshot::of(&report.task_definition_arn, arn, &svc, Some(dep));
+    let verdict = wait::judge(
+        &snap,
+        &wait::History::default(),
+        0.0,
+        &wait::JudgeOptions::default(),
+    );
+    Some(match verdict {
+        // Finished but judge would wait (a state it has no rule for): not a success.
+        Verdict::InProgress | Verdict::TimedOut => Verdict::Unknown(format!(
+            "the deployment ended {}",
+            snap.deployment
+                .map(|d| d.status.to_string())
+                .unwrap_or_default()
+        )),
+        v => v,
+    })
+}
+
 async fn continue_paused(
     ecs: &Ecs,
     logs: &Logs,
@@ -858,29 +983,45 @@ async fn continue_paused(
             .await?;
         arn = list
             .iter()
-            .find(|d| matches!(d.status.as_str(), "IN_PROGRESS" | "PENDING"))
+            .find(|d| d.status.is_rolling_out())
             .map(|d| d.arn.clone())
             .unwrap_or_default();
     }
+    let flag = if req.watch_only {
+        "--watch"
+    } else {
+        "--continue"
+    };
     if arn.is_empty() {
         return Err(Error::BadInput(format!(
-            "--continue: service `{}` has no deployment in progress",
+            "{flag}: service `{}` has no deployment in progress",
             req.service
         )));
     }
     let dep = ecs.describe_service_deployment(&arn).await?;
-    if !matches!(dep.status.as_str(), "IN_PROGRESS" | "PENDING") {
+    if !dep.status.is_rolling_out() {
         return Err(Error::BadInput(format!(
-            "--continue: the service's current deployment {arn} is {}, not in progress; nothing to continue",
-            dep.status
+            "{flag}: the service's current deployment {arn} is {}, not in progress; nothing to {}",
+            dep.status,
+            if req.watch_only { "watch" } else { "continue" }
         )));
     }
     let hook = dep
         .hooks
         .iter()
-        .find(|h| h.status == "AWAITING_ACTION")
+        .find(|h| h.status == HookStatus::AwaitingAction)
         .map(|h| h.id.clone());
-    if hook.is_none() {
+    if req.watch_only {
+        say(&format!(
+            "[{}] watching {arn} to its end (nothing is sent to ECS{})",
+            req.service,
+            if hook.is_some() {
+                "; a pause hook is waiting: `ecs-deploy --continue` sends CONTINUE"
+            } else {
+                ""
+            }
+        ));
+    } else if hook.is_none() {
         say(&format!(
             "[{}] no pause hook is waiting; continuing to wait for the deployment",
             req.service
@@ -918,7 +1059,7 @@ async fn continue_paused(
     let mut watch = req.watch.clone();
     watch.judge.wait_until = WaitUntil::Deployed;
     let outcome = wait::watch(ecs, logs, &target, &watch, say).await?;
-    finish(ecs, logs, req, report, outcome, before, started, say).await
+    finish(ecs, logs, req, report, outcome, started, say).await
 }
 
 /// Sets status, cause and next step from the watch's verdict.
@@ -933,10 +1074,20 @@ fn apply_verdict(
     report.running = outcome.running;
     report.desired = outcome.desired;
     match &outcome.verdict {
+        Verdict::Success if outcome.desired == 0 => {
+            // ECS calls it COMPLETED, and it is: but no task ran, so nothing showed that the
+            // new revision starts.
+            report.status = Status::NoTasks;
+            report.next_step = Some(format!(
+                "{} is the service's revision, but its desired count is 0: no task ran, so nothing \
+                 proved it starts. Scale the service up (`ecs-deploy --desired-count N`) to try it",
+                short_td(&report.task_definition_arn)
+            ));
+        }
         Verdict::Success => report.status = Status::Succeeded,
         Verdict::Reached { stage, hook_id } => {
             report.status = Status::Reached;
-            report.stage = Some(stage.clone());
+            report.stage = Some(stage.to_string());
             report.hook_id = hook_id.clone();
             report.next_step = Some(format!(
                 "the deployment is at {stage}; test the new revision through the test listener, then run \
@@ -978,14 +1129,20 @@ fn apply_verdict(
                 .unwrap_or_else(|| {
                     format!("{} of {} tasks running", outcome.running, outcome.desired)
                 });
+            let (cluster, service) = (&req.cluster, &req.service);
             report.next_step = Some(format!(
-                "the deployment is still in progress after {} s ({state}). {}",
+                "the deployment is still in progress after {} s ({state}) and nothing has failed. {}",
                 outcome.elapsed.as_secs(),
-                match req.on_failure {
-                    OnFailure::Leave =>
-                        "It was left running: watch it in the ECS console, or run `rollback` to go back",
-                    OnFailure::Stop => "It was stopped",
-                    OnFailure::Rollback => "It is being rolled back",
+                match req.on_timeout {
+                    OnFailure::Leave => format!(
+                        "It was left running (--on-timeout leave). Watch it to its end with \
+                         `ecs-deploy --watch --cluster {cluster} --service {service}`, or go back with \
+                         `rollback --cluster {cluster} --service {service}`; if it is this slow by design, \
+                         raise --timeout"
+                    ),
+                    OnFailure::Stop => "It was asked to stop (--on-timeout stop)".to_string(),
+                    OnFailure::Rollback =>
+                        "It is being rolled back (--on-timeout rollback)".to_string(),
                 }
             ));
         }
@@ -1018,26 +1175,27 @@ fn apply_verdict(
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename the list
+#[allow(clippy::too_many_arguments)] // two call sites; a struct would only rename the list
 async fn finish(
     ecs: &Ecs,
     logs: &Logs,
     req: &DeployRequest,
     mut report: DeployReport,
     outcome: Outcome,
-    before: &ServiceInfo,
     started: Instant,
     say: &dyn Fn(&str),
 ) -> Result<DeployReport> {
     apply_verdict(req, &mut report, &outcome, say);
-    let last_status = outcome
-        .last
-        .as_ref()
-        .map(|d| d.status.clone())
-        .unwrap_or_default();
+    let last_status = outcome.last.as_ref().map(|d| d.status.clone());
     let superseded = matches!(&report.cause, Some(c) if c.kind == wait::CauseKind::Superseded);
-    if matches!(report.status, Status::Failed | Status::TimedOut) && !superseded {
-        report.rollback = on_failure(ecs, logs, req, &report, &last_status, before, say).await;
+    let action = match report.status {
+        Status::Failed if !superseded => Some(req.on_failure),
+        Status::TimedOut => Some(req.on_timeout),
+        _ => None,
+    };
+    if let Some(action) = action {
+        report.rollback =
+            on_failure(ecs, logs, req, action, &report, last_status.as_ref(), say).await;
     }
     report.timeline.push((
         started.elapsed().as_secs(),
@@ -1047,29 +1205,36 @@ async fn finish(
     Ok(report)
 }
 
+/// Carries out `action` (the on-failure or on-timeout choice) on the deployment of `report`.
 async fn on_failure(
     ecs: &Ecs,
     logs: &Logs,
     req: &DeployRequest,
+    action: OnFailure,
     report: &DeployReport,
-    last_status: &str,
-    before: &ServiceInfo,
+    last_status: Option<&ServiceDeploymentStatus>,
     say: &dyn Fn(&str),
 ) -> Option<RollbackReport> {
     let arn = report.service_deployment_arn.as_str();
     let poll = req.watch.poll_interval;
     let timeout = req.watch.judge.timeout.max(Duration::from_secs(600));
-    let already_rolling = last_status.starts_with("ROLLBACK");
-    match req.on_failure {
+    let already_rolling = last_status.is_some_and(ServiceDeploymentStatus::is_rollback);
+    let finished = last_status.is_some_and(ServiceDeploymentStatus::is_finished);
+    match action {
         OnFailure::Leave if !already_rolling => {
+            let flag = if report.status == Status::TimedOut {
+                "on-timeout"
+            } else {
+                "on-failure"
+            };
             say(&format!(
-                "[{}] on-failure=leave: the deployment is left as it is",
+                "[{}] {flag}=leave: the deployment is left as it is",
                 req.service
             ));
             None
         }
         OnFailure::Stop if !already_rolling => {
-            if arn.is_empty() || dep_terminal(last_status) {
+            if arn.is_empty() || finished {
                 return None;
             }
             let res = ecs.stop_service_deployment(arn, false).await;
@@ -1077,14 +1242,19 @@ async fn on_failure(
                 action: "StopServiceDeployment(ABORT)".into(),
                 to_task_definition: None,
                 final_status: match &res {
-                    Ok(()) => "STOP_REQUESTED".into(),
+                    Ok(()) => ServiceDeploymentStatus::StopRequested.to_string(),
                     Err(e) => format!("stop failed: {e}"),
                 },
                 ok: res.is_ok(),
             })
         }
         _ => {
-            if !arn.is_empty() && !matches!(last_status, "STOPPED" | "SUCCESSFUL" | "FAILED") {
+            // A rollback ECS finished is waited for too (the wait returns at once).
+            let settled = matches!(
+                last_status,
+                Some(ServiceDeploymentStatus::Stopped | ServiceDeploymentStatus::Successful)
+            );
+            if !arn.is_empty() && !settled {
                 let action = if already_rolling {
                     say(&format!(
                         "[{}] ECS is already rolling back; waiting for it",
@@ -1099,7 +1269,7 @@ async fn on_failure(
                     if let Err(e) = ecs.stop_service_deployment(arn, true).await {
                         return Some(RollbackReport {
                             action: "StopServiceDeployment(ROLLBACK)".into(),
-                            to_task_definition: Some(before.task_definition.clone()),
+                            to_task_definition: Some(report.previous_task_definition_arn.clone()),
                             final_status: format!("request failed: {e}"),
                             ok: false,
                         });
@@ -1116,8 +1286,12 @@ async fn on_failure(
                     Ok(d) => RollbackReport {
                         action,
                         to_task_definition: serving,
-                        ok: d.status == "ROLLBACK_SUCCESSFUL" || d.status == "STOPPED",
-                        final_status: d.status,
+                        ok: matches!(
+                            d.status,
+                            ServiceDeploymentStatus::RollbackSuccessful
+                                | ServiceDeploymentStatus::Stopped
+                        ),
+                        final_status: d.status.to_string(),
                     },
                     Err(e) => RollbackReport {
                         action,
@@ -1129,31 +1303,39 @@ async fn on_failure(
             }
             // No deployment record to roll back: redeploy the revision that was serving.
             // (A deployment someone STOPPED, or one that finished, is not ours to override.)
-            if !arn.is_empty() || before.task_definition == report.task_definition_arn {
+            if !arn.is_empty() || report.previous_task_definition_arn == report.task_definition_arn
+            {
                 return None;
             }
             say(&format!(
                 "[{}] rolling back: redeploying {}",
                 req.service,
-                short_td(&before.task_definition)
+                short_td(&report.previous_task_definition_arn)
             ));
             let mut back = req.clone();
-            back.source = Source::Existing(before.task_definition.clone());
+            back.source = Source::Existing(report.previous_task_definition_arn.clone());
             back.on_failure = OnFailure::Leave;
+            back.on_timeout = OnFailure::Leave;
             back.desired_count = None;
             back.force_new_deployment = false;
             back.watch.judge.wait_until = WaitUntil::Deployed;
             let result = Box::pin(deploy_service(ecs, logs, &back, say)).await;
             Some(match result {
                 Ok(r) => RollbackReport {
-                    action: format!("redeploy {}", short_td(&before.task_definition)),
-                    to_task_definition: Some(before.task_definition.clone()),
+                    action: format!(
+                        "redeploy {}",
+                        short_td(&report.previous_task_definition_arn)
+                    ),
+                    to_task_definition: Some(report.previous_task_definition_arn.clone()),
                     final_status: r.status.as_str().to_string(),
                     ok: r.status.ok(),
                 },
                 Err(e) => RollbackReport {
-                    action: format!("redeploy {}", short_td(&before.task_definition)),
-                    to_task_definition: Some(before.task_definition.clone()),
+                    action: format!(
+                        "redeploy {}",
+                        short_td(&report.previous_task_definition_arn)
+                    ),
+                    to_task_definition: Some(report.previous_task_definition_arn.clone()),
                     final_status: e.to_string(),
                     ok: false,
                 },

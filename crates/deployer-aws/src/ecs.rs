@@ -18,6 +18,10 @@ use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::states::{
+    Controller, DeploymentRole, HookStatus, LifecycleStage, MonitorStatus, RolloutState,
+    ServiceDeploymentStatus, ServiceStatus, StopCode, Strategy, TaskStatus,
+};
 use deployer_core::Classify;
 
 pub fn epoch(dt: Option<&DateTime>) -> Option<f64> {
@@ -33,16 +37,34 @@ pub struct ServiceEvent {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EcsDeployment {
+    /// `ecs-svc/…`: what the service's tasks carry as `startedBy`.
     pub id: String,
-    pub status: String,
+    pub status: DeploymentRole,
     pub task_definition: String,
     pub desired: i32,
     pub running: i32,
     pub pending: i32,
     pub failed_tasks: i32,
-    pub rollout_state: Option<String>,
+    pub rollout_state: Option<RolloutState>,
     pub rollout_reason: Option<String>,
     pub created_at: Option<f64>,
+}
+
+/// How the service rolls a deployment out: what the timeout is designed against.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RolloutConfig {
+    /// None: ROLLING (the API's default).
+    pub strategy: Option<Strategy>,
+    pub minimum_healthy_percent: Option<i32>,
+    pub maximum_percent: Option<i32>,
+    pub bake_time_minutes: Option<i32>,
+    /// LINEAR: (stepPercent, stepBakeTimeInMinutes), each None when AWS's default applies.
+    pub linear: Option<(Option<f64>, Option<i32>)>,
+    /// CANARY: (canaryPercent, canaryBakeTimeInMinutes).
+    pub canary: Option<(Option<f64>, Option<i32>)>,
+    pub health_check_grace_seconds: Option<i32>,
+    /// Behind at least one load balancer (target group health, deregistration delay).
+    pub load_balanced: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -50,13 +72,14 @@ pub struct ServiceInfo {
     pub arn: String,
     pub name: String,
     pub cluster_arn: String,
-    pub status: String,
+    pub status: ServiceStatus,
     pub task_definition: String,
     pub desired: i32,
     pub running: i32,
     pub pending: i32,
-    pub controller: String,
-    pub strategy: Option<String>,
+    pub controller: Controller,
+    pub strategy: Option<Strategy>,
+    pub rollout: RolloutConfig,
     pub current_service_deployment: Option<String>,
     pub deployments: Vec<EcsDeployment>,
     pub events: Vec<ServiceEvent>,
@@ -68,14 +91,16 @@ pub struct ServiceInfo {
 
 impl ServiceInfo {
     pub fn primary(&self) -> Option<&EcsDeployment> {
-        self.deployments.iter().find(|d| d.status == "PRIMARY")
+        self.deployments
+            .iter()
+            .find(|d| d.status == DeploymentRole::Primary)
     }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeploymentBrief {
     pub arn: String,
-    pub status: String,
+    pub status: ServiceDeploymentStatus,
     pub created_at: Option<f64>,
     pub finished_at: Option<f64>,
     pub target_revision: Option<String>,
@@ -84,13 +109,13 @@ pub struct DeploymentBrief {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hook {
     pub id: String,
-    pub status: String,
+    pub status: HookStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ServiceDeploymentInfo {
     pub arn: String,
-    pub status: String,
+    pub status: ServiceDeploymentStatus,
     pub status_reason: Option<String>,
     pub target_revision: Option<String>,
     pub source_revisions: Vec<String>,
@@ -99,11 +124,11 @@ pub struct ServiceDeploymentInfo {
     pub target_requested: i32,
     pub created_at: Option<f64>,
     pub finished_at: Option<f64>,
-    pub lifecycle_stage: Option<String>,
-    pub breaker_status: Option<String>,
+    pub lifecycle_stage: Option<LifecycleStage>,
+    pub breaker_status: Option<MonitorStatus>,
     pub breaker_failures: i32,
     pub breaker_threshold: i32,
-    pub alarms_status: Option<String>,
+    pub alarms_status: Option<MonitorStatus>,
     pub rollback_reason: Option<String>,
     pub rollback_revision: Option<String>,
     pub hooks: Vec<Hook>,
@@ -114,7 +139,7 @@ pub struct ContainerState {
     pub name: String,
     pub exit_code: Option<i32>,
     pub reason: Option<String>,
-    pub last_status: Option<String>,
+    pub last_status: Option<TaskStatus>,
     pub runtime_id: Option<String>,
 }
 
@@ -122,12 +147,17 @@ pub struct ContainerState {
 pub struct TaskInfo {
     pub arn: String,
     pub task_definition: String,
-    pub last_status: String,
-    pub desired_status: String,
-    pub stop_code: Option<String>,
+    pub last_status: TaskStatus,
+    pub desired_status: TaskStatus,
+    pub stop_code: Option<StopCode>,
     pub stopped_reason: Option<String>,
     pub stopped_at: Option<f64>,
     pub started_at: Option<f64>,
+    /// When ECS created the task (server clock): a task created before a deployment
+    /// began is not one of its tasks.
+    pub created_at: Option<f64>,
+    /// `ecs-svc/…` for tasks a service deployment launched (the service's deployment id).
+    pub started_by: Option<String>,
     pub containers: Vec<ContainerState>,
 }
 
@@ -173,12 +203,14 @@ fn task_info(task: &t::Task) -> TaskInfo {
     TaskInfo {
         arn: s(task.task_arn()),
         task_definition: s(task.task_definition_arn()),
-        last_status: s(task.last_status()),
-        desired_status: s(task.desired_status()),
-        stop_code: task.stop_code().map(|c| c.as_str().to_string()),
+        last_status: TaskStatus::parse(task.last_status().unwrap_or_default()),
+        desired_status: TaskStatus::parse(task.desired_status().unwrap_or_default()),
+        stop_code: task.stop_code().map(|c| StopCode::parse(c.as_str())),
         stopped_reason: task.stopped_reason().map(String::from),
         stopped_at: epoch(task.stopped_at()),
         started_at: epoch(task.started_at()),
+        created_at: epoch(task.created_at()),
+        started_by: task.started_by().map(String::from),
         containers: task
             .containers()
             .iter()
@@ -186,10 +218,30 @@ fn task_info(task: &t::Task) -> TaskInfo {
                 name: s(c.name()),
                 exit_code: c.exit_code(),
                 reason: c.reason().map(String::from),
-                last_status: c.last_status().map(String::from),
+                last_status: c.last_status().map(TaskStatus::parse),
                 runtime_id: c.runtime_id().map(String::from),
             })
             .collect(),
+    }
+}
+
+fn rollout_config(svc: &t::Service) -> RolloutConfig {
+    let config = svc.deployment_configuration();
+    RolloutConfig {
+        strategy: config
+            .and_then(|c| c.strategy())
+            .map(|s| Strategy::parse(s.as_str())),
+        minimum_healthy_percent: config.and_then(|c| c.minimum_healthy_percent()),
+        maximum_percent: config.and_then(|c| c.maximum_percent()),
+        bake_time_minutes: config.and_then(|c| c.bake_time_in_minutes()),
+        linear: config
+            .and_then(|c| c.linear_configuration())
+            .map(|l| (l.step_percent(), l.step_bake_time_in_minutes())),
+        canary: config
+            .and_then(|c| c.canary_configuration())
+            .map(|c| (c.canary_percent(), c.canary_bake_time_in_minutes())),
+        health_check_grace_seconds: svc.health_check_grace_period_seconds(),
+        load_balanced: !svc.load_balancers().is_empty(),
     }
 }
 
@@ -255,8 +307,8 @@ impl Ecs {
                 "service `{service}` was not found in cluster `{cluster}`"
             )));
         };
-        let status = s(svc.status());
-        if status != "ACTIVE" {
+        let status = ServiceStatus::parse(svc.status().unwrap_or_default());
+        if status != ServiceStatus::Active {
             return Err(Error::BadInput(format!(
                 "service `{service}` is {status}, not ACTIVE: it cannot be deployed to"
             )));
@@ -272,25 +324,25 @@ impl Ecs {
             pending: svc.pending_count(),
             controller: svc
                 .deployment_controller()
-                .map(|c| c.r#type().as_str().to_string())
-                .unwrap_or_else(|| "ECS".into()),
+                .map_or(Controller::Ecs, |c| Controller::parse(c.r#type().as_str())),
             strategy: svc
                 .deployment_configuration()
                 .and_then(|c| c.strategy())
-                .map(|s| s.as_str().to_string()),
+                .map(|s| Strategy::parse(s.as_str())),
+            rollout: rollout_config(svc),
             current_service_deployment: svc.current_service_deployment().map(String::from),
             deployments: svc
                 .deployments()
                 .iter()
                 .map(|d| EcsDeployment {
                     id: s(d.id()),
-                    status: s(d.status()),
+                    status: DeploymentRole::parse(d.status().unwrap_or_default()),
                     task_definition: s(d.task_definition()),
                     desired: d.desired_count(),
                     running: d.running_count(),
                     pending: d.pending_count(),
                     failed_tasks: d.failed_tasks(),
-                    rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
+                    rollout_state: d.rollout_state().map(|r| RolloutState::parse(r.as_str())),
                     rollout_reason: d.rollout_state_reason().map(String::from),
                     created_at: epoch(d.created_at()),
                 })
@@ -464,10 +516,9 @@ impl Ecs {
             for d in page.service_deployments() {
                 out.push(DeploymentBrief {
                     arn: s(d.service_deployment_arn()),
-                    status: d
-                        .status()
-                        .map(|x| x.as_str().to_string())
-                        .unwrap_or_default(),
+                    status: ServiceDeploymentStatus::parse(
+                        d.status().map(|x| x.as_str()).unwrap_or_default(),
+                    ),
                     created_at: epoch(d.created_at()),
                     finished_at: epoch(d.finished_at()),
                     target_revision: d.target_service_revision_arn().map(String::from),
@@ -503,10 +554,9 @@ impl Ecs {
         let target = d.target_service_revision();
         Ok(ServiceDeploymentInfo {
             arn: s(d.service_deployment_arn()),
-            status: d
-                .status()
-                .map(|x| x.as_str().to_string())
-                .unwrap_or_default(),
+            status: ServiceDeploymentStatus::parse(
+                d.status().map(|x| x.as_str()).unwrap_or_default(),
+            ),
             status_reason: d.status_reason().map(String::from),
             target_revision: target.and_then(|r| r.arn()).map(String::from),
             source_revisions: d
@@ -520,11 +570,13 @@ impl Ecs {
             target_requested: target.map(|r| r.requested_task_count()).unwrap_or(0),
             created_at: epoch(d.created_at()),
             finished_at: epoch(d.finished_at()),
-            lifecycle_stage: d.lifecycle_stage().map(|x| x.as_str().to_string()),
+            lifecycle_stage: d
+                .lifecycle_stage()
+                .map(|x| LifecycleStage::parse(x.as_str())),
             breaker_status: d
                 .deployment_circuit_breaker()
                 .and_then(|b| b.status())
-                .map(|x| x.as_str().to_string()),
+                .map(|x| MonitorStatus::parse(x.as_str())),
             breaker_failures: d
                 .deployment_circuit_breaker()
                 .map(|b| b.failure_count())
@@ -536,7 +588,7 @@ impl Ecs {
             alarms_status: d
                 .alarms()
                 .and_then(|a| a.status())
-                .map(|x| x.as_str().to_string()),
+                .map(|x| MonitorStatus::parse(x.as_str())),
             rollback_reason: d.rollback().and_then(|r| r.reason()).map(String::from),
             rollback_revision: d
                 .rollback()
@@ -547,10 +599,7 @@ impl Ecs {
                 .iter()
                 .map(|h| Hook {
                     id: s(h.hook_id()),
-                    status: h
-                        .status()
-                        .map(|x| x.as_str().to_string())
-                        .unwrap_or_default(),
+                    status: HookStatus::parse(h.status().map(|x| x.as_str()).unwrap_or_default()),
                 })
                 .collect(),
         })

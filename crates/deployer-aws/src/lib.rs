@@ -10,6 +10,7 @@
 //! * `migration`: one-off tasks with live awslogs streaming.
 //! * `logs`: CloudWatch Logs reading shared by `wait` and `migration`.
 
+pub mod budget;
 pub mod cli;
 pub mod credentials;
 pub mod deploy;
@@ -19,6 +20,7 @@ pub mod logs;
 pub mod migration;
 pub mod probe;
 pub mod rollback;
+pub mod states;
 pub mod taskdef;
 #[doc(hidden)]
 #[cfg(feature = "testing")]

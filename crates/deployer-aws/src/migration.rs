@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::ecs::{Ecs, TaskInfo, short_td};
 use crate::error::{Error, Result};
 use crate::logs::{LogTarget, Logs, awslogs_target};
+use crate::states::{StopCode, TaskStatus};
 use crate::taskdef::{self, ImageSpec, RenderOptions};
 
 /// `alembic upgrade head` etc.
@@ -92,7 +93,7 @@ pub struct MigrationReport {
     pub task_definition_arn: String,
     pub container: String,
     pub exit_code: Option<i32>,
-    pub stop_code: Option<String>,
+    pub stop_code: Option<StopCode>,
     pub stopped_reason: Option<String>,
     pub log_lines: usize,
     /// The container's last log lines (at most [`TAIL_LINES`]), for the failure summary.
@@ -301,7 +302,7 @@ pub async fn run_migration(
     }
     let mut token: Option<String> = None;
     let mut lines = LogTail::default();
-    let mut last_status = String::new();
+    let mut last_status: Option<TaskStatus> = None;
     let mut last_print = Instant::now();
     let task: TaskInfo = loop {
         let tasks = ecs
@@ -315,10 +316,10 @@ pub async fn run_migration(
         match tasks {
             Ok(ts) => {
                 if let Some(t) = ts.into_iter().next() {
-                    if t.last_status != last_status
+                    if last_status.as_ref() != Some(&t.last_status)
                         || last_print.elapsed() >= Duration::from_secs(15)
                     {
-                        if t.last_status != "STOPPED" {
+                        if t.last_status != TaskStatus::Stopped {
                             say(&format!(
                                 "task {}: {} · {} s",
                                 t.id(),
@@ -326,10 +327,10 @@ pub async fn run_migration(
                                 started.elapsed().as_secs()
                             ));
                         }
-                        last_status = t.last_status.clone();
+                        last_status = Some(t.last_status.clone());
                         last_print = Instant::now();
                     }
-                    if t.last_status == "STOPPED" {
+                    if t.last_status == TaskStatus::Stopped {
                         break t;
                     }
                 }
@@ -402,7 +403,7 @@ pub async fn run_migration(
 
 /// Turns a finished migration into Ok / the error that carries the exit code.
 pub fn verdict(r: &MigrationReport) -> Result<()> {
-    if r.stop_code.as_deref() == Some("TaskFailedToStart") {
+    if r.stop_code == Some(StopCode::TaskFailedToStart) {
         return Err(Error::Failed(format!(
             "the migration task failed to start: {}",
             r.stopped_reason.clone().unwrap_or_default()
@@ -478,7 +479,7 @@ mod tests {
             task_definition_arn: "td".into(),
             container: "app".into(),
             exit_code: exit,
-            stop_code: stop.map(String::from),
+            stop_code: stop.map(StopCode::parse),
             stopped_reason: Some("Essential container in task exited".into()),
             log_lines: 0,
             last_lines: Vec::new(),

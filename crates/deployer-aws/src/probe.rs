@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::ecs::{Ecs, EcsDeployment};
 use crate::error::{Error, Result};
+use crate::states::{RolloutState, ServiceDeploymentStatus};
 
 /// At most this many DescribeStacks pages (100 stacks each) are read for a prefix.
 const MAX_STACK_PAGES: usize = 50;
@@ -76,11 +77,8 @@ impl AwsProbe {
                 };
                 Some(DeploymentState {
                     id: short_id(&brief.arn).to_string(),
-                    status: if d.status.is_empty() {
-                        brief.status.clone()
-                    } else {
-                        d.status
-                    },
+                    succeeded: d.status == ServiceDeploymentStatus::Successful,
+                    status: d.status.to_string(),
                     task_definition,
                 })
             }
@@ -210,17 +208,20 @@ fn short_id(arn: &str) -> &str {
 /// A deployment state from DescribeServices' PRIMARY deployment when ECS lists no service
 /// deployments.
 fn from_primary(primary: &EcsDeployment, deployments: usize) -> DeploymentState {
-    let status = match primary.rollout_state.as_deref() {
-        Some("COMPLETED") => "SUCCESSFUL",
-        Some("FAILED") => "FAILED",
-        Some(_) => "IN_PROGRESS",
+    let succeeded = match &primary.rollout_state {
+        Some(state) => *state == RolloutState::Completed,
         // No rollout state: done once it is the only deployment and at its desired count.
-        None if deployments == 1 && primary.running == primary.desired => "SUCCESSFUL",
-        None => "IN_PROGRESS",
+        None => deployments == 1 && primary.running == primary.desired,
+    };
+    let status = match &primary.rollout_state {
+        Some(state) => format!("rollout {state}"),
+        None if succeeded => "steady".to_string(),
+        None => "rolling out".to_string(),
     };
     DeploymentState {
         id: primary.id.clone(),
-        status: status.to_string(),
+        succeeded,
+        status,
         task_definition: primary.task_definition.clone(),
     }
 }
@@ -250,6 +251,7 @@ fn is_missing_message(message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::states::DeploymentRole;
     use serde_json::json;
 
     #[test]
@@ -272,24 +274,28 @@ mod tests {
     fn primary_fallback() {
         let mut p = EcsDeployment {
             id: "ecs-svc/1".into(),
-            status: "PRIMARY".into(),
+            status: DeploymentRole::Primary,
             task_definition: "td:1".into(),
             desired: 2,
             running: 2,
             pending: 0,
             failed_tasks: 0,
-            rollout_state: Some("COMPLETED".into()),
+            rollout_state: Some(RolloutState::Completed),
             rollout_reason: None,
             created_at: None,
         };
-        assert_eq!(from_primary(&p, 1).status, "SUCCESSFUL");
-        p.rollout_state = Some("IN_PROGRESS".into());
-        assert_eq!(from_primary(&p, 2).status, "IN_PROGRESS");
-        p.rollout_state = Some("FAILED".into());
-        assert_eq!(from_primary(&p, 2).status, "FAILED");
+        let seen = |p: &EcsDeployment, n| {
+            let s = from_primary(p, n);
+            (s.succeeded, s.status)
+        };
+        assert_eq!(seen(&p, 1), (true, "rollout COMPLETED".into()));
+        p.rollout_state = Some(RolloutState::InProgress);
+        assert_eq!(seen(&p, 2), (false, "rollout IN_PROGRESS".into()));
+        p.rollout_state = Some(RolloutState::Failed);
+        assert_eq!(seen(&p, 2), (false, "rollout FAILED".into()));
         p.rollout_state = None;
-        assert_eq!(from_primary(&p, 1).status, "SUCCESSFUL");
-        assert_eq!(from_primary(&p, 2).status, "IN_PROGRESS");
+        assert_eq!(seen(&p, 1), (true, "steady".into()));
+        assert_eq!(seen(&p, 2), (false, "rolling out".into()));
         assert!(is_missing_message("Stack with id nope does not exist"));
         assert_eq!(
             short_id("arn:aws:ecs:us-east-1:1:service-deployment/shop/api/abc"),

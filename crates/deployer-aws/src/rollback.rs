@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::ecs::{Ecs, ServiceInfo, family_of_arn, revision_of_arn, short_td};
 use crate::error::{Error, Result};
+use crate::states::{ServiceDeploymentStatus, TaskDefinitionStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -22,8 +23,19 @@ pub struct Resolved {
     pub why: String,
 }
 
-/// Does this task definition (DescribeTaskDefinition JSON with tags) run `tag`?
-pub fn runs_tag(described: &Value, tag: &str) -> bool {
+/// How a wanted value is matched against image tags and tag values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagMatch {
+    /// `--to-image-tag`: the image tag (or digest, or a tag value) is exactly the value.
+    /// `v1.10.1` never matches `v1.10.12`.
+    Exact,
+    /// `--to-sha`: a git SHA of at least 7 characters, also found as a prefix of a longer
+    /// SHA and as one `-`/`_`/`.`-separated part of an image tag (`dev-0123456789ab`).
+    GitSha,
+}
+
+/// Does this task definition (DescribeTaskDefinition JSON with tags) run `wanted`?
+pub fn runs_tag(described: &Value, wanted: &str, mode: TagMatch) -> bool {
     let inner = described.get("taskDefinition").unwrap_or(described);
     let images = inner
         .get("containerDefinitions")
@@ -34,12 +46,17 @@ pub fn runs_tag(described: &Value, tag: &str) -> bool {
         .iter()
         .filter_map(|c| c.get("image").and_then(Value::as_str))
         .any(|img| {
-            let t = img
+            let tag = img
                 .rsplit_once(':')
                 .map(|(_, t)| t)
                 .filter(|t| !t.contains('/'))
                 .unwrap_or("");
-            t == tag || img.ends_with(&format!("@{tag}")) || (tag.len() >= 7 && t.contains(tag))
+            tag == wanted
+                || img.ends_with(&format!("@{wanted}"))
+                || mode == TagMatch::GitSha
+                    && tag
+                        .split(['-', '_', '.'])
+                        .any(|part| sha_matches(part, wanted))
         });
     let tag_match = described
         .get("tags")
@@ -47,14 +64,17 @@ pub fn runs_tag(described: &Value, tag: &str) -> bool {
         .map(|ts| {
             ts.iter()
                 .filter_map(|t| t.get("value").and_then(Value::as_str))
-                .any(|v| {
-                    v == tag
-                        || (tag.len() >= 7
-                            && (v.starts_with(tag) || tag.starts_with(v) && v.len() >= 7))
-                })
+                .any(|v| v == wanted || mode == TagMatch::GitSha && sha_matches(v, wanted))
         })
         .unwrap_or(false);
     image_match || tag_match
+}
+
+/// One SHA is a prefix of the other, both at least 7 characters (git's short SHA).
+fn sha_matches(found: &str, wanted: &str) -> bool {
+    found.len() >= 7
+        && wanted.len() >= 7
+        && (found.starts_with(wanted) || wanted.starts_with(found))
 }
 
 /// How many of the newest revisions a search by tag or SHA looks at.
@@ -114,10 +134,14 @@ pub fn tag_candidates(revisions: &[Revision]) -> Vec<(String, Vec<(String, Strin
 }
 
 /// The newest revision that runs `tag` (image tag, digest or any tag value; see [`runs_tag`]).
-pub fn first_running_tag<'a>(revisions: &'a [Revision], tag: &str) -> Option<&'a str> {
+pub fn first_running_tag<'a>(
+    revisions: &'a [Revision],
+    tag: &str,
+    mode: TagMatch,
+) -> Option<&'a str> {
     revisions
         .iter()
-        .find(|r| runs_tag(&r.described, tag))
+        .find(|r| runs_tag(&r.described, tag, mode))
         .map(|r| r.arn.as_str())
 }
 
@@ -143,7 +167,7 @@ pub async fn resolve(
                 .await?;
             let mut found = None;
             for d in &list {
-                if d.status != "SUCCESSFUL" {
+                if d.status != ServiceDeploymentStatus::Successful {
                     continue;
                 }
                 let Some(rev) = &d.target_revision else {
@@ -179,7 +203,7 @@ pub async fn resolve(
         },
         Target::ImageTag(tag) => {
             let revisions = newest_revisions(ecs, &family, SEARCH_LIMIT).await?;
-            let arn = first_running_tag(&revisions, tag).ok_or_else(|| {
+            let arn = first_running_tag(&revisions, tag, TagMatch::Exact).ok_or_else(|| {
                 Error::BadInput(format!(
                     "no revision of {family} (newest {SEARCH_LIMIT} searched) runs an image tagged `{tag}` or carries it as a tag"
                 ))
@@ -194,11 +218,13 @@ pub async fn resolve(
         .describe_task_definition_raw(&resolved.task_definition)
         .await?;
     let inner = raw.get("taskDefinition").cloned().unwrap_or(Value::Null);
-    let status = inner
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or("UNKNOWN");
-    if status != "ACTIVE" {
+    let status = TaskDefinitionStatus::parse(
+        inner
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("UNKNOWN"),
+    );
+    if status != TaskDefinitionStatus::Active {
         return Err(Error::BadInput(format!(
             "rollback target {} is {status}, not ACTIVE; pick another target (nothing was changed)",
             resolved.task_definition
@@ -261,10 +287,45 @@ mod tests {
             {"name": "api", "image": "1.dkr.ecr.us-east-1.amazonaws.com/api:v1.2.3"},
             {"name": "w", "image": "registry:5000/worker:dev-0123456789abcdef"}
         ]}, "tags": [{"key": "git-sha", "value": "fedcba9876543210"}]});
-        assert!(runs_tag(&td, "v1.2.3"));
-        assert!(!runs_tag(&td, "v1.2"));
-        assert!(runs_tag(&td, "0123456"));
-        assert!(runs_tag(&td, "fedcba9"));
-        assert!(!runs_tag(&td, "5000"));
+        assert!(runs_tag(&td, "v1.2.3", TagMatch::Exact));
+        assert!(!runs_tag(&td, "v1.2", TagMatch::Exact));
+        assert!(runs_tag(&td, "0123456", TagMatch::GitSha));
+        assert!(runs_tag(&td, "fedcba9", TagMatch::GitSha));
+        assert!(!runs_tag(&td, "5000", TagMatch::GitSha));
+        assert!(
+            !runs_tag(&td, "0123456", TagMatch::Exact),
+            "an image tag is matched whole"
+        );
+    }
+
+    /// `rollback --to-image-tag v1.10.1` once picked the revision running `v1.10.12`.
+    #[test]
+    fn an_image_tag_is_matched_exactly_never_as_a_substring() {
+        let running = |image: &str| json!({"taskDefinition": {"containerDefinitions": [{"name": "api", "image": image}]}});
+        let newer = running("repo/api:v1.10.12");
+        let wanted = running("repo/api:v1.10.1");
+        assert!(!runs_tag(&newer, "v1.10.1", TagMatch::Exact));
+        assert!(runs_tag(&wanted, "v1.10.1", TagMatch::Exact));
+        assert!(!runs_tag(
+            &running("repo/api:v1.10.1-rc.1"),
+            "v1.10.1",
+            TagMatch::Exact
+        ));
+        let revisions = [
+            Revision {
+                arn: "td/api:12".into(),
+                tags: vec![],
+                described: newer,
+            },
+            Revision {
+                arn: "td/api:11".into(),
+                tags: vec![],
+                described: wanted,
+            },
+        ];
+        assert_eq!(
+            first_running_tag(&revisions, "v1.10.1", TagMatch::Exact),
+            Some("td/api:11")
+        );
     }
 }

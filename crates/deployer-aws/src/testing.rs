@@ -8,6 +8,7 @@ use aws_sdk_ecs::types as t;
 use serde_json::{Value, json};
 
 use crate::ecs::Ecs;
+use crate::states::{HookStatus, ServiceDeploymentStatus};
 use crate::{AwsContext, LoadOptions};
 
 /// A context that talks to `endpoint` with dummy static credentials in us-east-1.
@@ -38,6 +39,7 @@ pub fn deploy_request(cluster: &str, service: &str, image: &str) -> crate::deplo
         desired_count: None,
         force_new_deployment: false,
         on_failure: crate::deploy::OnFailure::Rollback,
+        on_timeout: crate::deploy::OnFailure::Leave,
         watch: crate::wait::WatchOptions {
             judge: crate::wait::JudgeOptions {
                 timeout: Duration::from_secs(60),
@@ -48,8 +50,10 @@ pub fn deploy_request(cluster: &str, service: &str, image: &str) -> crate::deplo
             log_lines: 20,
             max_unreachable: Duration::from_secs(60),
             clock: crate::wait::Clock::real(),
+            auto_timeout: false,
         },
         continue_deployment: false,
+        watch_only: false,
     }
 }
 
@@ -141,7 +145,10 @@ pub async fn create_service(
                 .list_service_deployments(cluster, name, None)
                 .await
                 .unwrap_or_default();
-            if list.first().is_none_or(|d| d.status == "SUCCESSFUL") {
+            if list
+                .first()
+                .is_none_or(|d| d.status == ServiceDeploymentStatus::Successful)
+            {
                 return s.task_definition;
             }
         }
@@ -152,7 +159,10 @@ pub async fn create_service(
             .unwrap_or_default()
             .first()
             && let Ok(d) = ecs.describe_service_deployment(&first.arn).await
-            && let Some(h) = d.hooks.iter().find(|h| h.status == "AWAITING_ACTION")
+            && let Some(h) = d
+                .hooks
+                .iter()
+                .find(|h| h.status == HookStatus::AwaitingAction)
         {
             let _ = ecs
                 .continue_service_deployment(&first.arn, Some(&h.id), false)

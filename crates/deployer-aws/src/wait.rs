@@ -11,6 +11,10 @@ use serde_json::Value;
 use crate::ecs::{Ecs, ServiceDeploymentInfo, ServiceEvent, ServiceInfo, TaskInfo, short_td};
 use crate::error::{Error, Result};
 use crate::logs::{Logs, awslogs_target};
+use crate::states::{
+    HookStatus, LifecycleStage, MonitorStatus, RolloutState, ServiceDeploymentStatus as Sds,
+    StopCode, TaskStatus,
+};
 
 /// Where a blue/green deployment may stop waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -74,7 +78,7 @@ pub struct Snapshot {
     pub target_task_definition: String,
     pub service_task_definition: String,
     pub primary_task_definition: Option<String>,
-    pub primary_rollout_state: Option<String>,
+    pub primary_rollout_state: Option<RolloutState>,
     pub current_service_deployment: Option<String>,
     pub running: i32,
     pub pending: i32,
@@ -82,8 +86,51 @@ pub struct Snapshot {
     pub deployments_count: usize,
     /// Events first seen this tick, oldest first.
     pub new_events: Vec<ServiceEvent>,
-    /// All stopped tasks of the target revision seen so far.
+    /// All stopped tasks of the target revision seen so far. Only those this deployment
+    /// started count against it (see [`started_by_deployment`]).
     pub stopped_tasks: Vec<TaskInfo>,
+    /// When our deployment was created (ECS's clock): the service deployment's `createdAt`,
+    /// else the PRIMARY deployment's when it runs our task definition.
+    pub deployment_started_at: Option<f64>,
+    /// The record of the service's `currentServiceDeployment` when it is not ours: it
+    /// supersedes ours only if it is newer.
+    pub other_deployment: Option<ServiceDeploymentInfo>,
+}
+
+impl Snapshot {
+    /// The view of one read of the service and (when known) of our deployment `arn`,
+    /// deploying `task_definition`. Events and stopped tasks are added by the caller.
+    pub fn of(
+        task_definition: &str,
+        arn: &str,
+        svc: &ServiceInfo,
+        deployment: Option<ServiceDeploymentInfo>,
+    ) -> Snapshot {
+        let primary_started = svc
+            .primary()
+            .filter(|p| p.task_definition == task_definition)
+            .and_then(|p| p.created_at);
+        Snapshot {
+            deployment_started_at: deployment
+                .as_ref()
+                .and_then(|d| d.created_at)
+                .or(primary_started),
+            other_deployment: None,
+            deployment,
+            deployment_arn: arn.to_string(),
+            target_task_definition: task_definition.to_string(),
+            service_task_definition: svc.task_definition.clone(),
+            primary_task_definition: svc.primary().map(|p| p.task_definition.clone()),
+            primary_rollout_state: svc.primary().and_then(|p| p.rollout_state.clone()),
+            current_service_deployment: svc.current_service_deployment.clone(),
+            running: svc.running,
+            pending: svc.pending,
+            desired: svc.desired,
+            deployments_count: svc.deployments.len(),
+            new_events: Vec::new(),
+            stopped_tasks: Vec::new(),
+        }
+    }
 }
 
 /// What earlier ticks saw; updated by [`observe`].
@@ -140,7 +187,7 @@ pub enum Verdict {
     Success,
     /// Blue/green: the requested stage is reached (hook id when a pause hook waits).
     Reached {
-        stage: String,
+        stage: LifecycleStage,
         hook_id: Option<String>,
     },
     Failed(Cause),
@@ -150,32 +197,27 @@ pub enum Verdict {
     Unknown(String),
 }
 
-const ROLLBACK_STATES: &[&str] = &[
-    "ROLLBACK_REQUESTED",
-    "ROLLBACK_IN_PROGRESS",
-    "ROLLBACK_SUCCESSFUL",
-    "ROLLBACK_FAILED",
-];
-const STAGES: &[&str] = &[
-    "RECONCILE_SERVICE",
-    "PRE_SCALE_UP",
-    "SCALE_UP",
-    "POST_SCALE_UP",
-    "TEST_TRAFFIC_SHIFT",
-    "POST_TEST_TRAFFIC_SHIFT",
-    "PRODUCTION_TRAFFIC_SHIFT",
-    "POST_PRODUCTION_TRAFFIC_SHIFT",
-    "BAKE_TIME",
-    "CLEAN_UP",
-];
-
-fn stage_index(stage: &str) -> Option<usize> {
-    STAGES.iter().position(|s| *s == stage)
-}
-
 pub fn is_unplaceable(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("unable to place") || m.contains("was unable to place")
+}
+
+/// Whether `task` is one this deployment started. ECS keeps stopped tasks listable for
+/// about an hour and `ListTasks desiredStatus=STOPPED` has no time filter, so a task of the
+/// same revision that crashed before this deployment (a forced redeploy over an old OOM
+/// kill, a rollback to a revision that once had a task die) is not evidence against it: a
+/// task created before the deployment was is not one of its tasks. Without a creation
+/// time (an API that does not send it), a task that stopped before the deployment began is
+/// not either; with neither known, it counts (the stricter reading).
+pub fn started_by_deployment(task: &TaskInfo, deployment_started_at: Option<f64>) -> bool {
+    let Some(since) = deployment_started_at else {
+        return true;
+    };
+    match (task.created_at, task.stopped_at) {
+        (Some(created), _) => created >= since,
+        (None, Some(stopped)) => stopped >= since,
+        (None, None) => true,
+    }
 }
 
 /// Why a stopped task of the new revision counts as a failure (None: it does not).
@@ -184,8 +226,8 @@ pub fn task_failure(
     non_essential: &BTreeSet<String>,
 ) -> Option<(CauseKind, String)> {
     let reason = task.stopped_reason.clone().unwrap_or_default();
-    let code = task.stop_code.as_deref().unwrap_or("");
-    if code == "TaskFailedToStart" {
+    let code = task.stop_code.as_ref();
+    if code == Some(&StopCode::TaskFailedToStart) {
         let detail = task
             .containers
             .iter()
@@ -205,7 +247,7 @@ pub fn task_failure(
             format!("task {} stopped: {reason}", task.id()),
         ));
     }
-    if code == "EssentialContainerExited" || lower.contains("essential container") {
+    if code == Some(&StopCode::EssentialContainerExited) || lower.contains("essential container") {
         let exited: Vec<String> = task
             .containers
             .iter()
@@ -282,101 +324,12 @@ fn failed(kind: CauseKind, summary: String, history: &History) -> Verdict {
 /// The verdict. Pure: same inputs, same answer.
 pub fn judge(snap: &Snapshot, history: &History, elapsed: f64, opts: &JudgeOptions) -> Verdict {
     let target = snap.target_task_definition.as_str();
-    if let Some(d) = &snap.deployment {
-        let reason = d.status_reason.clone().unwrap_or_default();
-        let status = d.status.as_str();
-        if status == "SUCCESSFUL" {
-            let serving = snap.service_task_definition == target
-                && snap
-                    .primary_task_definition
-                    .as_deref()
-                    .is_none_or(|p| p == target);
-            return if serving {
-                Verdict::Success
-            } else {
-                failed(
-                    CauseKind::Superseded,
-                    format!(
-                        "deployment {} finished SUCCESSFUL but the service now runs {}, not {}",
-                        d.arn,
-                        short_td(&snap.service_task_definition),
-                        short_td(target)
-                    ),
-                    history,
-                )
-            };
-        }
-        if ROLLBACK_STATES.contains(&status) {
-            let why = if d.breaker_status.as_deref() == Some("TRIGGERED") {
-                format!(
-                    "the circuit breaker tripped ({} failed tasks, threshold {})",
-                    d.breaker_failures, d.breaker_threshold
-                )
-            } else if d.alarms_status.as_deref() == Some("TRIGGERED") {
-                "a deployment alarm went into ALARM".to_string()
-            } else {
-                d.rollback_reason.clone().unwrap_or_else(|| reason.clone())
-            };
-            let kind = if d.breaker_status.as_deref() == Some("TRIGGERED") {
-                CauseKind::CircuitBreaker
-            } else {
-                CauseKind::RolledBack
-            };
-            let mut v = failed(
-                kind,
-                format!("ECS is rolling back ({status}): {why}"),
-                history,
-            );
-            attach_task(&mut v, snap, opts);
-            return v;
-        }
-        if status == "FAILED" {
-            let mut v = failed(
-                CauseKind::DeploymentFailed,
-                format!("the deployment FAILED: {reason}"),
-                history,
-            );
-            attach_task(&mut v, snap, opts);
-            return v;
-        }
-        if status == "STOPPED" || status == "STOP_REQUESTED" {
-            let other = snap
-                .current_service_deployment
-                .as_ref()
-                .filter(|c| **c != d.arn);
-            if other.is_some()
-                || reason.to_ascii_lowercase().contains("supersed")
-                || snap.service_task_definition != target
-            {
-                return failed(
-                    CauseKind::Superseded,
-                    format!(
-                        "another deployment{} replaced this one ({status}: {reason}); the service now targets {}",
-                        other.map(|o| format!(" ({o})")).unwrap_or_default(),
-                        short_td(&snap.service_task_definition)
-                    ),
-                    history,
-                );
-            }
-            return failed(
-                CauseKind::Stopped,
-                format!("the deployment was stopped ({status}): {reason}"),
-                history,
-            );
-        }
-        if d.breaker_status.as_deref() == Some("TRIGGERED") {
-            let mut v = failed(
-                CauseKind::CircuitBreaker,
-                format!(
-                    "the circuit breaker tripped ({} failed tasks, threshold {})",
-                    d.breaker_failures, d.breaker_threshold
-                ),
-                history,
-            );
-            attach_task(&mut v, snap, opts);
-            return v;
-        }
-    } else if snap.deployment_arn.is_empty() {
+    if let Some(d) = &snap.deployment
+        && let Some(verdict) = judge_deployment(d, snap, history, opts)
+    {
+        return verdict;
+    }
+    if snap.deployment.is_none() && snap.deployment_arn.is_empty() {
         // No service-deployments API: fall back to the service's own deployments.
         if snap
             .primary_task_definition
@@ -393,11 +346,13 @@ pub fn judge(snap: &Snapshot, history: &History, elapsed: f64, opts: &JudgeOptio
                 history,
             );
         }
-        match snap.primary_rollout_state.as_deref() {
-            Some("COMPLETED") if snap.deployments_count == 1 && snap.running == snap.desired => {
+        match snap.primary_rollout_state {
+            Some(RolloutState::Completed)
+                if snap.deployments_count == 1 && snap.running == snap.desired =>
+            {
                 return Verdict::Success;
             }
-            Some("FAILED") => {
+            Some(RolloutState::Failed) => {
                 return failed(
                     CauseKind::DeploymentFailed,
                     "the deployment's rollout FAILED".into(),
@@ -407,11 +362,9 @@ pub fn judge(snap: &Snapshot, history: &History, elapsed: f64, opts: &JudgeOptio
             _ => {}
         }
     }
-    // Another deployment took over.
-    if let Some(current) = &snap.current_service_deployment
-        && !snap.deployment_arn.is_empty()
-        && current != &snap.deployment_arn
-    {
+    // Another deployment took over: decided from its own record, only when it is newer
+    // than ours (one read of `currentServiceDeployment` can lag behind).
+    if let Some(current) = newer_other_deployment(snap) {
         return failed(
             CauseKind::Superseded,
             format!(
@@ -425,6 +378,7 @@ pub fn judge(snap: &Snapshot, history: &History, elapsed: f64, opts: &JudgeOptio
     let failures: Vec<(&TaskInfo, CauseKind, String)> = snap
         .stopped_tasks
         .iter()
+        .filter(|t| started_by_deployment(t, snap.deployment_started_at))
         .filter_map(|t| task_failure(t, &opts.non_essential).map(|(k, s)| (t, k, s)))
         .collect();
     if failures.len() as u32 >= opts.max_task_failures.max(1)
@@ -456,32 +410,10 @@ pub fn judge(snap: &Snapshot, history: &History, elapsed: f64, opts: &JudgeOptio
             history,
         );
     }
-    if let Some(d) = &snap.deployment {
-        let awaiting = d.hooks.iter().find(|h| h.status == "AWAITING_ACTION");
-        let stage = d.lifecycle_stage.clone().unwrap_or_default();
-        match opts.wait_until {
-            WaitUntil::Deployed => {}
-            WaitUntil::Paused => {
-                if let Some(h) = awaiting {
-                    return Verdict::Reached {
-                        stage,
-                        hook_id: Some(h.id.clone()),
-                    };
-                }
-            }
-            WaitUntil::TestTraffic => {
-                let idx = stage_index(&stage);
-                let post = stage_index("POST_TEST_TRAFFIC_SHIFT");
-                if idx.is_some() && idx >= post
-                    || (stage == "TEST_TRAFFIC_SHIFT" && awaiting.is_some())
-                {
-                    return Verdict::Reached {
-                        stage,
-                        hook_id: awaiting.map(|h| h.id.clone()),
-                    };
-                }
-            }
-        }
+    if let Some(d) = &snap.deployment
+        && let Some(reached) = reached(d, opts.wait_until)
+    {
+        return reached;
     }
     if elapsed >= opts.timeout.as_secs_f64() {
         return Verdict::TimedOut;
@@ -489,15 +421,173 @@ pub fn judge(snap: &Snapshot, history: &History, elapsed: f64, opts: &JudgeOptio
     Verdict::InProgress
 }
 
+/// The service's current deployment when it is another one, newer than ours by the
+/// creation times of both records (ECS's clock). Without both records, nothing is decided
+/// here: a deployment really replaced ends STOPPED, which its own record says.
+fn newer_other_deployment(snap: &Snapshot) -> Option<&str> {
+    let current = snap.current_service_deployment.as_deref()?;
+    if snap.deployment_arn.is_empty() || current == snap.deployment_arn {
+        return None;
+    }
+    let other = snap
+        .other_deployment
+        .as_ref()
+        .filter(|o| o.arn == current)?;
+    let ours = snap.deployment.as_ref()?.created_at?;
+    (other.created_at? > ours).then_some(current)
+}
+
+/// What the deployment record alone says, when it says something final: SUCCESSFUL (and
+/// serving), ECS rolling back, stopped, or the circuit breaker tripped.
+fn judge_deployment(
+    d: &ServiceDeploymentInfo,
+    snap: &Snapshot,
+    history: &History,
+    opts: &JudgeOptions,
+) -> Option<Verdict> {
+    let target = snap.target_task_definition.as_str();
+    let reason = d.status_reason.clone().unwrap_or_default();
+    let status = &d.status;
+    let breaker = d.breaker_status == Some(MonitorStatus::Triggered);
+    let alarms = d.alarms_status == Some(MonitorStatus::Triggered);
+    match status {
+        Sds::Successful => {
+            let serving = snap.service_task_definition == target
+                && snap
+                    .primary_task_definition
+                    .as_deref()
+                    .is_none_or(|p| p == target);
+            Some(if serving {
+                Verdict::Success
+            } else {
+                failed(
+                    CauseKind::Superseded,
+                    format!(
+                        "deployment {} finished SUCCESSFUL but the service now runs {}, not {}",
+                        d.arn,
+                        short_td(&snap.service_task_definition),
+                        short_td(target)
+                    ),
+                    history,
+                )
+            })
+        }
+        s if s.is_rollback() => {
+            let why = if breaker {
+                format!(
+                    "the circuit breaker tripped ({} failed tasks, threshold {})",
+                    d.breaker_failures, d.breaker_threshold
+                )
+            } else if alarms {
+                "a deployment alarm went into ALARM".to_string()
+            } else {
+                d.rollback_reason.clone().unwrap_or_else(|| reason.clone())
+            };
+            let kind = if breaker {
+                CauseKind::CircuitBreaker
+            } else {
+                CauseKind::RolledBack
+            };
+            let mut v = failed(
+                kind,
+                format!("ECS is rolling back ({status}): {why}"),
+                history,
+            );
+            attach_task(&mut v, snap, opts);
+            Some(v)
+        }
+        Sds::Stopped | Sds::StopRequested if breaker => {
+            // ECS stopped it because the circuit breaker tripped (rollback off): the cause is
+            // the breaker and the tasks that tripped it, not "stopped".
+            let mut v = failed(
+                CauseKind::CircuitBreaker,
+                format!(
+                    "the circuit breaker tripped ({} failed tasks, threshold {}) and ECS stopped the deployment ({status}{}); the circuit breaker's rollback is off, so nothing was rolled back by ECS",
+                    d.breaker_failures,
+                    d.breaker_threshold,
+                    if reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {reason}")
+                    }
+                ),
+                history,
+            );
+            attach_task(&mut v, snap, opts);
+            Some(v)
+        }
+        Sds::Stopped | Sds::StopRequested => {
+            let other = newer_other_deployment(snap);
+            if other.is_some()
+                || reason.to_ascii_lowercase().contains("supersed")
+                || snap.service_task_definition != target
+            {
+                return Some(failed(
+                    CauseKind::Superseded,
+                    format!(
+                        "another deployment{} replaced this one ({status}: {reason}); the service now targets {}",
+                        other.map(|o| format!(" ({o})")).unwrap_or_default(),
+                        short_td(&snap.service_task_definition)
+                    ),
+                    history,
+                ));
+            }
+            Some(failed(
+                CauseKind::Stopped,
+                format!("the deployment was stopped ({status}): {reason}"),
+                history,
+            ))
+        }
+        _ if breaker => {
+            let mut v = failed(
+                CauseKind::CircuitBreaker,
+                format!(
+                    "the circuit breaker tripped ({} failed tasks, threshold {})",
+                    d.breaker_failures, d.breaker_threshold
+                ),
+                history,
+            );
+            attach_task(&mut v, snap, opts);
+            Some(v)
+        }
+        _ => None,
+    }
+}
+
+/// Blue/green: whether the stage `wait_until` asks for is reached.
+fn reached(d: &ServiceDeploymentInfo, wait_until: WaitUntil) -> Option<Verdict> {
+    let awaiting = d
+        .hooks
+        .iter()
+        .find(|h| h.status == HookStatus::AwaitingAction);
+    let stage = d
+        .lifecycle_stage
+        .clone()
+        .unwrap_or_else(|| LifecycleStage::Unknown(String::new()));
+    let at = |hook: Option<&crate::ecs::Hook>| Verdict::Reached {
+        stage: stage.clone(),
+        hook_id: hook.map(|h| h.id.clone()),
+    };
+    match wait_until {
+        WaitUntil::Deployed => None,
+        WaitUntil::Paused => awaiting.map(|h| at(Some(h))),
+        WaitUntil::TestTraffic => (stage.test_traffic_reached()
+            || (stage == LifecycleStage::TestTrafficShift && awaiting.is_some()))
+        .then(|| at(awaiting)),
+    }
+}
+
 /// Adds the crashed task behind an ECS-level failure: the root cause, not just the mechanism.
 fn attach_task(v: &mut Verdict, snap: &Snapshot, opts: &JudgeOptions) {
     if let Verdict::Failed(cause) = v
         && cause.task.is_none()
     {
-        let found =
-            snap.stopped_tasks.iter().rev().find_map(|t| {
-                task_failure(t, &opts.non_essential).map(|(_, why)| (t.clone(), why))
-            });
+        let found = snap
+            .stopped_tasks
+            .iter()
+            .rev()
+            .filter(|t| started_by_deployment(t, snap.deployment_started_at))
+            .find_map(|t| task_failure(t, &opts.non_essential).map(|(_, why)| (t.clone(), why)));
         if let Some((task, why)) = found {
             cause.summary = format!("{}; {why}", cause.summary);
             cause.task = Some(Box::new(task));
@@ -534,6 +624,9 @@ pub struct WatchOptions {
     /// Time as the wait sees it: real in production; tests run it in step with ecs-sim's
     /// clock so that the defaults above are what they exercise, only faster.
     pub clock: Clock,
+    /// `judge.timeout` is a placeholder: the deploy computes the timeout from the service's
+    /// own configuration ([`crate::budget`]) once it has read it.
+    pub auto_timeout: bool,
 }
 
 /// The wait's clock: real time, or real time run `scale` times faster (tests only: a
@@ -663,6 +756,7 @@ impl Default for WatchOptions {
             log_lines: 20,
             max_unreachable: Duration::from_secs(300),
             clock: Clock::real(),
+            auto_timeout: false,
         }
     }
 }
@@ -732,7 +826,7 @@ pub fn progress_line(
         {
             line.push_str(&format!(
                 " · rollout {}",
-                p.rollout_state.clone().unwrap_or_default()
+                p.rollout_state.as_ref().map_or("", |r| r.as_str())
             ));
         }
     }
@@ -827,6 +921,9 @@ pub async fn watch(
     // The signals of the previous tick; None = list on the next tick whatever they say.
     let mut previous: Option<StopSignals> = None;
     let mut ticks_since_listing = 0u32;
+    // Records of other deployments the service named as current (their creation time
+    // decides whether they supersede ours; it never changes, so each is read once).
+    let mut others: Vec<ServiceDeploymentInfo> = Vec::new();
     loop {
         let elapsed = clock.since(started);
         // The tick may use only what is left of the bound: a call that hangs, or the SDK
@@ -856,9 +953,11 @@ pub async fn watch(
                         .await?,
                 )
             };
+            let other =
+                read_other_deployment(ecs, &svc, &target.deployment_arn, &mut others).await?;
             let signals = StopSignals::read(&svc, dep.as_ref(), &target.task_definition, &seen);
             if !should_list_stopped(previous.as_ref(), &signals, ticks_since_listing) {
-                return Ok::<_, Error>((svc, dep, signals, None));
+                return Ok::<_, Error>((svc, dep, other, signals, None));
             }
             // Describe only stopped tasks not yet seen in their final state.
             let arns = ecs
@@ -870,13 +969,13 @@ pub async fn watch(
             } else {
                 ecs.describe_tasks(&target.cluster, &fresh).await?
             };
-            Ok((svc, dep, signals, Some(tasks)))
+            Ok((svc, dep, other, signals, Some(tasks)))
         };
         let Ok(tick) = clock.timeout(left, tick).await else {
             contact.unanswered(clock.since(started));
             continue; // the next turn says unknown
         };
-        let (svc, dep, signals, listing) = match tick {
+        let (svc, dep, other, signals, listing) = match tick {
             Ok(v) => {
                 consecutive_errors = 0;
                 let now = clock.since(started);
@@ -941,7 +1040,7 @@ pub async fn watch(
         let tasks = match listing {
             Some(tasks) => {
                 // A task still stopping is looked at again on the next tick.
-                let still_stopping = tasks.iter().any(|t| t.last_status != "STOPPED");
+                let still_stopping = tasks.iter().any(|t| t.last_status != TaskStatus::Stopped);
                 previous = (!still_stopping).then_some(signals);
                 ticks_since_listing = 0;
                 tasks
@@ -952,13 +1051,20 @@ pub async fn watch(
                 vec![]
             }
         };
+        let since = Snapshot::of(
+            &target.task_definition,
+            &target.deployment_arn,
+            &svc,
+            dep.clone(),
+        )
+        .deployment_started_at;
         for t in tasks {
-            if t.last_status != "STOPPED" {
+            if t.last_status != TaskStatus::Stopped {
                 continue; // still stopping: its stop code and exit codes are not final yet
             }
             settled.insert(t.arn.clone());
-            if t.task_definition != target.task_definition {
-                continue;
+            if t.task_definition != target.task_definition || !started_by_deployment(&t, since) {
+                continue; // another revision's, or from before this deployment
             }
             if !stopped.iter().any(|s| s.arn == t.arn) {
                 if let Some((_, why)) = task_failure(&t, &judge_opts.non_essential) {
@@ -985,19 +1091,15 @@ pub async fn watch(
         running = svc.running;
         desired = svc.desired;
         let snap = Snapshot {
-            deployment: dep.clone(),
-            deployment_arn: target.deployment_arn.clone(),
-            target_task_definition: target.task_definition.clone(),
-            service_task_definition: svc.task_definition.clone(),
-            primary_task_definition: svc.primary().map(|p| p.task_definition.clone()),
-            primary_rollout_state: svc.primary().and_then(|p| p.rollout_state.clone()),
-            current_service_deployment: svc.current_service_deployment.clone(),
-            running: svc.running,
-            pending: svc.pending,
-            desired: svc.desired,
-            deployments_count: svc.deployments.len(),
             new_events,
             stopped_tasks: stopped.clone(),
+            other_deployment: other,
+            ..Snapshot::of(
+                &target.task_definition,
+                &target.deployment_arn,
+                &svc,
+                dep.clone(),
+            )
         };
         observe(&mut history, &snap, elapsed.as_secs_f64());
         let verdict = judge(&snap, &history, elapsed.as_secs_f64(), &judge_opts);
@@ -1031,6 +1133,28 @@ pub async fn watch(
         }
         clock.sleep(jittered(interval)).await;
     }
+}
+
+/// The record of the service's current deployment when it is not `ours` (read once per
+/// ARN and kept in `cache`); None when it is ours or unnamed.
+async fn read_other_deployment(
+    ecs: &Ecs,
+    svc: &ServiceInfo,
+    ours: &str,
+    cache: &mut Vec<ServiceDeploymentInfo>,
+) -> Result<Option<ServiceDeploymentInfo>> {
+    let Some(current) = svc.current_service_deployment.as_deref() else {
+        return Ok(None);
+    };
+    if ours.is_empty() || current == ours {
+        return Ok(None);
+    }
+    if let Some(known) = cache.iter().find(|d| d.arn == current) {
+        return Ok(Some(known.clone()));
+    }
+    let record = ecs.describe_service_deployment(current).await?;
+    cache.push(record.clone());
+    Ok(Some(record))
 }
 
 /// The "unknown" end of a watch: ECS did not answer for too long (or past the timeout).
@@ -1220,6 +1344,8 @@ mod tests {
             stopped_reason: Some(reason.into()),
             stopped_at: None,
             started_at: None,
+            created_at: None,
+            started_by: None,
             containers: vec![
                 ContainerState {
                     name: "api".into(),
@@ -1297,14 +1423,18 @@ mod tests {
                 Some(CauseKind::RolledBack)
             );
         }
+        // FAILED is not a ServiceDeployment status (the API reference lists PENDING,
+        // SUCCESSFUL, STOPPED, STOP_REQUESTED, IN_PROGRESS and the four ROLLBACK_ values): a
+        // status deployer does not know is neither a success nor a failure; the wait goes on
+        // until the deployment says more or the timeout.
         assert_eq!(
-            kind(&judge(
+            judge(
                 &snap(Some(dep("FAILED"))),
                 &History::default(),
                 1.0,
                 &opts()
-            )),
-            Some(CauseKind::DeploymentFailed)
+            ),
+            Verdict::InProgress
         );
         assert_eq!(
             kind(&judge(
@@ -1321,6 +1451,154 @@ mod tests {
             kind(&judge(&snap(Some(d)), &History::default(), 1.0, &opts())),
             Some(CauseKind::CircuitBreaker)
         );
+    }
+
+    /// A forced redeploy (same revision) over a task that crashed an hour ago: ECS still
+    /// lists it as STOPPED, but this deployment did not start it.
+    #[test]
+    fn a_task_that_stopped_before_this_deployment_is_not_its_failure() {
+        let mut d = dep("IN_PROGRESS");
+        d.created_at = Some(10_000.0);
+        let mut s = snap(Some(d));
+        s.deployment_started_at = Some(10_000.0);
+        let mut old = task(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            Some(137),
+        );
+        old.created_at = Some(6_000.0);
+        old.stopped_at = Some(6_400.0);
+        s.stopped_tasks = vec![old.clone()];
+        assert_eq!(
+            judge(&s, &History::default(), 20.0, &opts()),
+            Verdict::InProgress,
+            "an hour-old crash of the same revision"
+        );
+        // No creation time: the stop time decides.
+        old.created_at = None;
+        s.stopped_tasks = vec![old.clone()];
+        assert_eq!(
+            judge(&s, &History::default(), 20.0, &opts()),
+            Verdict::InProgress
+        );
+        // A task this deployment started that crashes is its failure, at once.
+        let mut ours = old.clone();
+        ours.arn = "arn:aws:ecs:us-east-1:1:task/c/t2".into();
+        ours.created_at = Some(10_003.0);
+        ours.stopped_at = Some(10_020.0);
+        s.stopped_tasks = vec![old, ours];
+        let Verdict::Failed(c) = judge(&s, &History::default(), 20.0, &opts()) else {
+            panic!("our own crash is a failure")
+        };
+        assert!(c.task.is_some_and(|t| t.arn.ends_with("t2")));
+        assert!(!c.summary.contains("2 tasks"), "{}", c.summary);
+    }
+
+    #[test]
+    fn the_deployment_start_comes_from_its_record_or_the_primary_running_our_revision() {
+        let mut svc = ServiceInfo {
+            arn: String::new(),
+            name: "api".into(),
+            cluster_arn: String::new(),
+            status: "ACTIVE".into(),
+            task_definition: TD.into(),
+            desired: 1,
+            running: 1,
+            pending: 0,
+            controller: "ECS".into(),
+            strategy: None,
+            rollout: Default::default(),
+            current_service_deployment: None,
+            deployments: vec![crate::ecs::EcsDeployment {
+                id: "ecs-svc/2".into(),
+                status: "PRIMARY".into(),
+                task_definition: TD.into(),
+                desired: 1,
+                running: 1,
+                pending: 0,
+                failed_tasks: 0,
+                rollout_state: None,
+                rollout_reason: None,
+                created_at: Some(500.0),
+            }],
+            events: vec![],
+            network_configuration: None,
+            launch_type: None,
+            capacity_provider_strategy: vec![],
+            platform_version: None,
+        };
+        let mut d = dep("IN_PROGRESS");
+        d.created_at = Some(499.0);
+        assert_eq!(
+            Snapshot::of(TD, ARN, &svc, Some(d)).deployment_started_at,
+            Some(499.0)
+        );
+        assert_eq!(
+            Snapshot::of(TD, "", &svc, None).deployment_started_at,
+            Some(500.0)
+        );
+        svc.deployments[0].task_definition = OLD.into();
+        assert_eq!(Snapshot::of(TD, "", &svc, None).deployment_started_at, None);
+    }
+
+    /// One read of `currentServiceDeployment` that names an older deployment (a lagging
+    /// read) is not a supersession; a newer one is.
+    #[test]
+    fn supersession_is_decided_by_the_newer_deployments_own_record() {
+        const OTHER: &str = "arn:aws:ecs:us-east-1:1:service-deployment/c/api/other";
+        let mut d = dep("IN_PROGRESS");
+        d.created_at = Some(1_000.0);
+        let mut s = snap(Some(d));
+        s.current_service_deployment = Some(OTHER.into());
+        let mut other = dep("SUCCESSFUL");
+        other.arn = OTHER.into();
+        other.created_at = Some(900.0);
+        s.other_deployment = Some(other.clone());
+        assert_eq!(
+            judge(&s, &History::default(), 5.0, &opts()),
+            Verdict::InProgress,
+            "an older deployment named current is a stale read"
+        );
+        s.other_deployment = None;
+        assert_eq!(
+            judge(&s, &History::default(), 5.0, &opts()),
+            Verdict::InProgress,
+            "no record of the other deployment: nothing decided"
+        );
+        other.created_at = Some(1_100.0);
+        s.other_deployment = Some(other);
+        assert_eq!(
+            kind(&judge(&s, &History::default(), 5.0, &opts())),
+            Some(CauseKind::Superseded)
+        );
+    }
+
+    /// With the breaker's rollback off, ECS ends the deployment STOPPED: the cause is the
+    /// breaker, with the task that crashed.
+    #[test]
+    fn a_breaker_stop_without_rollback_names_the_breaker_and_the_crashed_task() {
+        let mut d = dep("STOPPED");
+        d.breaker_status = Some("TRIGGERED".into());
+        d.breaker_failures = 3;
+        d.breaker_threshold = 3;
+        d.status_reason = Some("ECS deployment circuit breaker: tasks failed to start.".into());
+        let mut s = snap(Some(d));
+        s.stopped_tasks = vec![task(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            Some(3),
+        )];
+        let o = JudgeOptions {
+            max_task_failures: 50,
+            ..opts()
+        };
+        let Verdict::Failed(c) = judge(&s, &History::default(), 30.0, &o) else {
+            panic!("a failure")
+        };
+        assert_eq!(c.kind, CauseKind::CircuitBreaker);
+        assert!(c.summary.contains("exited with code 3"), "{}", c.summary);
+        assert!(c.summary.contains("rollback is off"), "{}", c.summary);
+        assert!(c.task.is_some());
     }
 
     #[test]
@@ -1433,15 +1711,26 @@ mod tests {
 
     #[test]
     fn superseded_by_another_deployment() {
-        let mut s = snap(Some(dep("IN_PROGRESS")));
-        s.current_service_deployment = Some("arn:other".into());
+        // The other deployment's own record says it is newer than ours.
+        let newer = |ours: ServiceDeploymentInfo| {
+            let mut ours = ours;
+            ours.created_at = Some(100.0);
+            let mut s = snap(Some(ours));
+            s.current_service_deployment = Some("arn:other".into());
+            s.other_deployment = Some(ServiceDeploymentInfo {
+                arn: "arn:other".into(),
+                created_at: Some(150.0),
+                ..dep("IN_PROGRESS")
+            });
+            s
+        };
+        let s = newer(dep("IN_PROGRESS"));
         assert_eq!(
             kind(&judge(&s, &History::default(), 1.0, &opts())),
             Some(CauseKind::Superseded)
         );
         // ECS marks the replaced deployment STOPPED: still "superseded", not "stopped".
-        let mut s = snap(Some(dep("STOPPED")));
-        s.current_service_deployment = Some("arn:other".into());
+        let s = newer(dep("STOPPED"));
         assert_eq!(
             kind(&judge(&s, &History::default(), 1.0, &opts())),
             Some(CauseKind::Superseded)

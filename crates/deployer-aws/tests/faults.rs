@@ -18,6 +18,7 @@ use aws_credential_types::Credentials;
 use deployer_aws::deploy::{DeployReport, DeployRequest, Status, deploy_service};
 use deployer_aws::ecs::Ecs;
 use deployer_aws::logs::Logs;
+use deployer_aws::states::ServiceDeploymentStatus;
 use deployer_aws::wait::{CauseKind, Clock, WatchOptions};
 use deployer_aws::{AwsContext, LoadOptions};
 use ecs_sim::{Faults, Scenario, SimConfig, SimHandle};
@@ -357,7 +358,11 @@ async fn an_endpoint_that_hangs_for_good_is_unknown_at_the_bound_and_left_untouc
         .describe_service_deployment(&r.service_deployment_arn)
         .await
         .expect("dep");
-    assert_eq!(d.status, "IN_PROGRESS", "the deployment goes on untouched");
+    assert_eq!(
+        d.status,
+        ServiceDeploymentStatus::InProgress,
+        "the deployment goes on untouched"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -398,7 +403,8 @@ async fn ecs_that_never_comes_back_is_unknown_at_the_bound_and_nothing_is_rolled
         .await
         .expect("dep");
     assert_eq!(
-        d.status, "IN_PROGRESS",
+        d.status,
+        ServiceDeploymentStatus::InProgress,
         "the deployment is still in progress"
     );
 }

@@ -342,12 +342,14 @@ fn task() -> impl Strategy<Value = deployer_aws::ecs::TaskInfo> {
             deployer_aws::ecs::TaskInfo {
                 arn: "arn:aws:ecs:us-east-1:123456789012:task/shop/abc".into(),
                 task_definition: td,
-                last_status: last,
+                last_status: last.into(),
                 desired_status: "STOPPED".into(),
-                stop_code,
+                stop_code: stop_code.map(Into::into),
                 stopped_reason: reason,
                 stopped_at: at,
                 started_at: None,
+                created_at: None,
+                started_by: None,
                 containers: containers
                     .into_iter()
                     .map(
@@ -392,17 +394,17 @@ fn deployment() -> impl Strategy<Value = deployer_aws::ecs::ServiceDeploymentInf
             )| {
                 deployer_aws::ecs::ServiceDeploymentInfo {
                     arn: "arn:aws:ecs:us-east-1:123456789012:service-deployment/shop/api/x".into(),
-                    status,
+                    status: status.into(),
                     status_reason: reason,
                     target_revision: rev,
                     target_running: running,
                     target_pending: pending,
                     target_requested: requested,
-                    lifecycle_stage: stage,
-                    breaker_status: breaker,
+                    lifecycle_stage: stage.map(Into::into),
+                    breaker_status: breaker.map(Into::into),
                     breaker_failures: bf,
                     breaker_threshold: bt,
-                    alarms_status: alarms,
+                    alarms_status: alarms.map(Into::into),
                     rollback_reason: rb,
                     ..Default::default()
                 }
@@ -438,7 +440,7 @@ fn snapshot() -> impl Strategy<Value = deployer_aws::wait::Snapshot> {
                     target_task_definition: target,
                     service_task_definition: service,
                     primary_task_definition: primary,
-                    primary_rollout_state: rollout,
+                    primary_rollout_state: rollout.map(Into::into),
                     current_service_deployment: None,
                     running,
                     pending,
@@ -446,6 +448,8 @@ fn snapshot() -> impl Strategy<Value = deployer_aws::wait::Snapshot> {
                     deployments_count: count,
                     new_events,
                     stopped_tasks,
+                    deployment_started_at: None,
+                    other_deployment: None,
                 }
             },
         )
@@ -470,7 +474,7 @@ proptest! {
             let _ = deployer_aws::wait::verdict_label(&verdict);
             if verdict == deployer_aws::wait::Verdict::Success {
                 let d = snap.deployment.as_ref();
-                prop_assert!(d.is_some_and(|d| d.status == "SUCCESSFUL"), "success without a SUCCESSFUL deployment: {snap:?}");
+                prop_assert!(d.is_some_and(|d| d.status == deployer_aws::states::ServiceDeploymentStatus::Successful), "success without a SUCCESSFUL deployment: {snap:?}");
                 prop_assert_eq!(&snap.service_task_definition, &snap.target_task_definition);
                 prop_assert!(snap.primary_task_definition.as_ref().is_none_or(|p| p == &snap.target_task_definition));
             }

@@ -40,10 +40,11 @@ async fn service(probe: &AwsProbe, name: &str, image: &str) -> String {
 
 /// Registers `image` in the service's family and points the service at it.
 async fn update(ecs: &Ecs, name: &str, image: &str) -> String {
-    let arn = ecs
-        .register_task_definition(&deployer_aws::testing::task_definition(name, image))
-        .await
-        .expect("register");
+    let mut td = deployer_aws::testing::task_definition(name, image);
+    // A container health check, as a service that relies on the circuit breaker needs on
+    // AWS: without one, a crash after RUNNING is not counted toward the breaker.
+    td["containerDefinitions"][0]["healthCheck"] = serde_json::json!({"command": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"], "interval": 10, "retries": 2});
+    let arn = ecs.register_task_definition(&td).await.expect("register");
     ecs.update_service(CLUSTER, name, &arn, None, false)
         .await
         .expect("update");

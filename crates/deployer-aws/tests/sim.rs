@@ -174,7 +174,23 @@ async fn crash_loop_fails_fast_with_exit_code_and_logs_then_rolls_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn circuit_breaker_rollback_is_a_failure() {
     let b = bed(SCENARIO, 30.0).await;
-    let v1 = service(&b, "api", "repo/api:v1", 2, false).await;
+    service(&b, "api", "repo/api:v1", 2, false).await;
+    // Give the service a container health check first, as a service that relies on the
+    // circuit breaker needs on AWS: without one, a crash after RUNNING is not counted.
+    let mut td = td_json("api", "repo/api:v1");
+    td["containerDefinitions"][0]["healthCheck"] = json!({"command": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"], "interval": 10, "retries": 2});
+    let v1 = b.ecs.register_task_definition(&td).await.expect("register");
+    b.ecs
+        .update_service(CLUSTER, "api", &v1, None, false)
+        .await
+        .expect("update");
+    for _ in 0..600 {
+        let s = b.ecs.describe_service(CLUSTER, "api").await.expect("svc");
+        if s.task_definition == v1 && s.deployments.len() == 1 && s.running == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let mut req = request("api", "repo/api:crash");
     req.watch.judge.max_task_failures = 1000; // let ECS's breaker decide
     let (r, lines) = deploy(&b, &req).await;
@@ -500,7 +516,10 @@ async fn timeout_is_never_success_and_says_what_next() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_migration_stops_its_task() {
-    let b = bed(SCENARIO, 1.0).await;
+    // ×5: the service's first rollout takes ~50 simulated s on the realistic profile (start,
+    // then the 40-second rule), inside the harness's 30 real seconds; the one-off task still
+    // needs 600 s to start, far beyond the 0.7 s cancel.
+    let b = bed(SCENARIO, 5.0).await;
     service(&b, "api", "repo/api:v1", 1, false).await;
     let lines = Lines::new();
     let say = |s: &str| lines.say(s);

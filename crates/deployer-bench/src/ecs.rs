@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use deployer_aws::ecs::Ecs;
+use deployer_aws::states::ServiceDeploymentStatus;
 use ecs_sim::{Scenario, SimConfig, SimHandle};
 
 use crate::BenchError;
@@ -251,7 +252,7 @@ fn lag_run(b: &Bench<'_>, k: usize) -> Result<LagRun, BenchError> {
     }
     let d = b
         .newest_deployment("api")
-        .filter(|d| d.status == "SUCCESSFUL" && d.arn != before)
+        .filter(|d| d.status == ServiceDeploymentStatus::Successful && d.arn != before)
         .ok_or_else(|| tool("the healthy rollout has no SUCCESSFUL service deployment"))?;
     let finished = d
         .finished_at
@@ -337,7 +338,7 @@ fn failure_run(b: &Bench<'_>, k: usize, old_td: &str) -> Result<FailRun, BenchEr
     let give_up = Instant::now() + Duration::from_secs(120);
     while Instant::now() < give_up {
         if b.newest_deployment("crashy").is_some_and(|d| {
-            d.status.starts_with("ROLLBACK_") && d.status != "ROLLBACK_IN_PROGRESS"
+            d.status.is_rollback() && d.status != ServiceDeploymentStatus::RollbackInProgress
         }) {
             break;
         }

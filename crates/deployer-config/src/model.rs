@@ -216,16 +216,18 @@ pub enum NonConventional {
     Error,
 }
 
-/// Commit-message markers, matched case-insensitively as substrings of every commit in a
-/// push (skip markers apply to push events only; `[deploy-all]` to every event).
+/// Commit-message markers, matched case-insensitively as substrings. Skip markers are read
+/// from the head commit of a push only, as GitHub reads them, and apply to push events
+/// only; `[deploy-all]` counts in any commit of the push (or of a pull request, with its
+/// title and body) for every event.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Markers {
     /// Deploy every service, whatever changed.
     pub deploy_all: String,
 
-    /// Skip the pipeline. Default: the markers GitHub honours itself
-    /// (`[skip ci]`, `[ci skip]`, `[no ci]`, `[skip actions]`, `[actions skip]`).
+    /// Skip the pipeline when in the head commit of a push. Default: the markers GitHub
+    /// honours itself (`[skip ci]`, `[ci skip]`, `[no ci]`, `[skip actions]`, `[actions skip]`).
     pub skip: Vec<String>,
 }
 

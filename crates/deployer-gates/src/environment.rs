@@ -39,8 +39,10 @@ pub struct EcsServiceState {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DeploymentState {
     pub id: String,
-    /// ECS service-deployment status: PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED, ROLLBACK_*...
+    /// ECS service-deployment status as AWS spells it (for the message).
     pub status: String,
+    /// It finished SUCCESSFUL (decided where ECS's answer is parsed, not here).
+    pub succeeded: bool,
     /// The task definition that deployment rolled out.
     pub task_definition: String,
 }
@@ -148,7 +150,7 @@ pub fn ecs_service_gate(
     }
     match &state.last_deployment {
         None => problems.push("the service has no deployments".to_string()),
-        Some(d) if d.status != "SUCCESSFUL" => {
+        Some(d) if !d.succeeded => {
             problems.push(format!("its last deployment {} is {}", d.id, d.status))
         }
         Some(d) if !d.task_definition.is_empty() && d.task_definition != state.task_definition => {
@@ -448,6 +450,7 @@ mod tests {
             last_deployment: Some(DeploymentState {
                 id: "d1".into(),
                 status: status.into(),
+                succeeded: status == "SUCCESSFUL",
                 task_definition: "arn:td/api:3".into(),
             }),
         }

@@ -45,6 +45,7 @@ fn service(image: &str, status: &str) -> EcsServiceState {
         last_deployment: Some(DeploymentState {
             id: "ecs-svc/123".into(),
             status: status.into(),
+            succeeded: status == "SUCCESSFUL",
             task_definition: "arn:aws:ecs:us-east-1:1:task-definition/api:7".into(),
         }),
     }

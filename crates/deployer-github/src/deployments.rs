@@ -25,6 +25,15 @@ use crate::{Call, Client, GithubError, Permission};
 pub const MAX_DESCRIPTION_CHARS: usize = 140;
 
 const DEPLOYMENTS: Permission = Permission::DeploymentsWrite;
+const READ: Permission = Permission::DeploymentsRead;
+
+/// The `task` of the deployment a rollback records for the commit it returned to
+/// (deployer-notify's rollback).
+pub const ROLLBACK_TASK: &str = "deploy:rollback";
+
+/// GitHub's largest page for both lists ("The number of results per page (max 100)",
+/// REST API docs, "List deployments" and "List deployment statuses").
+pub const MAX_PER_PAGE: u8 = 100;
 
 /// A description as GitHub shows it: redacted, one line, at most
 /// [`MAX_DESCRIPTION_CHARS`] characters.
@@ -103,6 +112,11 @@ impl StatusState {
             StatusState::Inactive => "inactive",
         }
     }
+
+    /// The state GitHub names `text`; `None` for a name it does not document.
+    pub fn parse(text: &str) -> Option<StatusState> {
+        serde_json::from_value(serde_json::Value::String(text.to_string())).ok()
+    }
 }
 
 /// Body of `POST /repos/{owner}/{repo}/deployments/{id}/statuses`.
@@ -162,6 +176,9 @@ pub struct Deployment {
     pub sha: String,
     #[serde(rename = "ref", default)]
     pub git_ref: String,
+    /// `deploy` by default; deployer writes `deploy` and `deploy:rollback`.
+    #[serde(default)]
+    pub task: String,
     #[serde(default)]
     pub environment: String,
     #[serde(default)]
@@ -238,6 +255,44 @@ impl Client {
             .await?;
         Ok(list.into_iter().next())
     }
+
+    /// `GET /repos/{owner}/{repo}/deployments?environment=…`: up to `per_page` (at most
+    /// [`MAX_PER_PAGE`]) deployments of `environment`, newest first (sorted by id here
+    /// too, so the order does not rest on the answer's). Reading needs only
+    /// `deployments: read` (or no token for a public repository).
+    pub async fn list_deployments(
+        &self,
+        environment: &str,
+        per_page: u8,
+    ) -> Result<Vec<Deployment>, GithubError> {
+        let action = format!("list deployments of environment `{environment}`");
+        let mut url = self.repo_url(&["deployments"]);
+        let per_page = per_page.clamp(1, MAX_PER_PAGE).to_string();
+        url.query_pairs_mut()
+            .append_pair("environment", environment)
+            .append_pair("per_page", &per_page);
+        let (_, mut list): (StatusCode, Vec<Deployment>) =
+            self.send_json(&Call::get(&action, READ, url)).await?;
+        list.sort_by_key(|d| std::cmp::Reverse(d.id));
+        Ok(list)
+    }
+
+    /// `GET /repos/{owner}/{repo}/deployments/{id}/statuses`: the deployment's statuses
+    /// (up to [`MAX_PER_PAGE`]), newest first (by id: ids grow with every status created).
+    pub async fn list_statuses(
+        &self,
+        deployment_id: u64,
+    ) -> Result<Vec<DeploymentStatusInfo>, GithubError> {
+        let action = format!("list the statuses of deployment {deployment_id}");
+        let id = deployment_id.to_string();
+        let mut url = self.repo_url(&["deployments", &id, "statuses"]);
+        url.query_pairs_mut()
+            .append_pair("per_page", &MAX_PER_PAGE.to_string());
+        let (_, mut list): (StatusCode, Vec<DeploymentStatusInfo>) =
+            self.send_json(&Call::get(&action, READ, url)).await?;
+        list.sort_by_key(|d| std::cmp::Reverse(d.id));
+        Ok(list)
+    }
 }
 
 #[cfg(test)]
@@ -251,6 +306,22 @@ mod tests {
         assert_eq!(d.chars().count(), MAX_DESCRIPTION_CHARS);
         let n = NewDeployment::new("abc", "staging").description("a\n b");
         assert_eq!(n.description, "a b");
+    }
+
+    #[test]
+    fn status_states_parse_as_github_names_them() {
+        for state in [
+            StatusState::Queued,
+            StatusState::Pending,
+            StatusState::InProgress,
+            StatusState::Success,
+            StatusState::Failure,
+            StatusState::Error,
+            StatusState::Inactive,
+        ] {
+            assert_eq!(StatusState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(StatusState::parse("destroyed"), None);
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! * Endpoints are `impl Client` blocks: [`releases`] (releases, tag refs; the job needs
 //!   `permissions: contents: write`) and [`deployments`] (deployments and their statuses;
 //!   `permissions: deployments: write`).
+//! * [`running`]: which commit runs in an environment, read back from the deployment
+//!   records deployer writes (`permissions: deployments: read`).
 //! * [`GithubError`]: messages say what failed and how to fix it; a 401/403 names the
 //!   permission the call needs, a 404 names the repository, a 422 shows GitHub's message.
 //! * [`retry`] and [`text`]: the retry loop and text helpers, public so other small HTTP
@@ -23,6 +25,9 @@ pub mod deployments;
 pub mod ratelimit;
 pub mod releases;
 pub mod retry;
+pub mod running;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod text;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -37,6 +42,7 @@ use serde::de::DeserializeOwned;
 pub use deployments::{Deployment, DeploymentStatusInfo, NewDeployment, NewStatus, StatusState};
 pub use releases::{NewRelease, Release, TagRefOutcome};
 pub use retry::RetryPolicy;
+pub use running::{Running, running_commit};
 
 use crate::ratelimit::{Limit, human, now_epoch, utc};
 use crate::retry::{Answer, Verdict, retry_after, send_with_retries};
@@ -51,6 +57,8 @@ pub enum Permission {
     ContentsWrite,
     /// Deployments and deployment statuses.
     DeploymentsWrite,
+    /// Reading deployments and their statuses (`detect-changes --since last-deployed`).
+    DeploymentsRead,
 }
 
 impl std::fmt::Display for Permission {
@@ -58,6 +66,7 @@ impl std::fmt::Display for Permission {
         f.write_str(match self {
             Permission::ContentsWrite => "contents: write",
             Permission::DeploymentsWrite => "deployments: write",
+            Permission::DeploymentsRead => "deployments: read",
         })
     }
 }
@@ -554,6 +563,7 @@ mod tests {
             Permission::DeploymentsWrite.to_string(),
             "deployments: write"
         );
+        assert_eq!(Permission::DeploymentsRead.to_string(), "deployments: read");
     }
 
     #[test]

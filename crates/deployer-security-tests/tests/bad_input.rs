@@ -788,6 +788,21 @@ fn nonsense_values_exit_2_naming_the_flag() {
         ("ecs-deploy", &["--timeout", "0"], &["--timeout", "is zero"]),
         (
             "ecs-deploy",
+            &["--timeout", "soon"],
+            &["--timeout", "or `auto`"],
+        ),
+        (
+            "ecs-deploy",
+            &["--on-timeout", "forever"],
+            &["on-timeout", "rollback, stop, leave"],
+        ),
+        (
+            "ecs-deploy",
+            &["--watch"],
+            &["--watch", "cannot be used with"],
+        ),
+        (
+            "ecs-deploy",
             &["--max-task-failures", "0"],
             &["max-task-failures"],
         ),

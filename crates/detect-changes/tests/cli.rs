@@ -144,7 +144,7 @@ fn markdown_only_change_is_excluded_by_ordered_negation() {
 }
 
 #[test]
-fn skip_marker_in_any_pushed_commit_skips() {
+fn skip_marker_in_the_head_commit_skips() {
     let mut r = repo_with_config();
     let before = r.head();
     r.commit_file("services/api/app.py", "3", "fix: a");
@@ -160,8 +160,58 @@ fn skip_marker_in_any_pushed_commit_skips() {
     assert_eq!(res.outputs["api"], "false");
     assert_eq!(
         res.outputs["reason"],
-        "skipped: commit \"fix: b [CI SKIP]\" carries `[ci skip]`"
+        "skipped: the head commit \"fix: b [CI SKIP]\" carries `[ci skip]`"
     );
+}
+
+/// Issue 19: `[skip ci]` on the middle commit of a three-commit push. GitHub reads the
+/// head commit and starts the run, so detect-changes must not skip it: the head commit's
+/// fix is deployed (`[deploy-all]` on a non-head commit still counts, tested below).
+#[test]
+fn skip_marker_on_a_middle_commit_does_not_skip_the_push() {
+    for with_head_commit in [false, true] {
+        let mut r = repo_with_config();
+        let before = r.head();
+        r.commit_file("services/web/index.js", "2", "feat(web): first");
+        r.commit_file("docs/typo.md", "x", "docs: typo [skip ci]");
+        let after = r.commit_file("services/api/app.py", "2", "fix(api): rounding");
+        let messages = [
+            "feat(web): first",
+            "docs: typo [skip ci]",
+            "fix(api): rounding",
+        ];
+        let extra = if with_head_commit {
+            format!(r#","head_commit":{{"id":"{after}","message":"fix(api): rounding"}}"#)
+        } else {
+            String::new()
+        };
+        let res = run(&r.path(), Some(push(before, after, &messages, &extra)), &[]);
+        assert_eq!(res.code, 0, "{}", res.stderr);
+        assert_eq!(
+            res.outputs["skipped"], "false",
+            "head_commit: {with_head_commit}"
+        );
+        assert_eq!(res.outputs["changes"], r#"["api","web"]"#);
+        assert!(
+            res.outputs["reason"].starts_with("push: comparing with the previous tip"),
+            "{}",
+            res.outputs["reason"]
+        );
+    }
+}
+
+#[test]
+fn deploy_all_counts_from_any_commit_of_the_push() {
+    let mut r = repo_with_config();
+    let before = r.head();
+    r.commit_file("README.md", "x", "chore: redeploy [deploy-all]");
+    let after = r.commit_file("docs/more.md", "x", "docs: plain");
+    let messages = ["chore: redeploy [deploy-all]", "docs: plain"];
+    let extra = format!(r#","head_commit":{{"id":"{after}","message":"docs: plain"}}"#);
+    let res = run(&r.path(), Some(push(before, after, &messages, &extra)), &[]);
+    assert_eq!(res.outputs["deploy-all"], "true", "{}", res.stderr);
+    assert_eq!(res.outputs["changes"], r#"["api","web"]"#);
+    assert_eq!(res.outputs["skipped"], "false");
 }
 
 #[test]

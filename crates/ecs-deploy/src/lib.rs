@@ -3,9 +3,9 @@
 use std::time::{Duration, SystemTime};
 
 use deployer_aws::cli::{
-    AwsArgs, aws_context, cancelled, check_poll_within_timeout, check_unique, expand_image,
-    identity_line, listen_for_cancellation, load_config, non_blank, parse_duration,
-    parse_poll_interval, parse_positive_duration, resolve_service, tokio_runtime,
+    AwsArgs, TimeoutFlag, aws_context, cancelled, check_poll_within_timeout, check_unique,
+    expand_image, identity_line, listen_for_cancellation, load_config, non_blank, parse_duration,
+    parse_poll_interval, parse_timeout, resolve_service, tokio_runtime,
 };
 use deployer_aws::deploy::{
     Cancel, DeployReport, DeployRequest, OnFailure, Source, Status, assign_images,
@@ -69,22 +69,35 @@ pub struct Args {
     /// Start a new deployment even when the task definition is unchanged.
     #[arg(long, env = "DEPLOYER_FORCE_NEW_DEPLOYMENT")]
     pub force_new_deployment: bool,
-    /// How long to wait for a verdict (90, 90s, 15m, 1h).
-    #[arg(long, env = "DEPLOYER_TIMEOUT", default_value = "15m", value_parser = parse_positive_duration)]
-    pub timeout: Duration,
+    /// How long to wait for a verdict: `auto` (from the service's deployment configuration —
+    /// strategy, step and bake times, health checks, desired count — with a margin, at least
+    /// 15m; said in the first lines of the output) or a duration (90, 90s, 15m, 1h).
+    #[arg(long, env = "DEPLOYER_TIMEOUT", default_value = "auto", value_parser = parse_timeout)]
+    pub timeout: TimeoutFlag,
     /// Poll interval (jittered ±10 %; slows down only when AWS throttles); at least 0.1s and
     /// not longer than --timeout.
     #[arg(long, env = "DEPLOYER_POLL_INTERVAL", default_value = "5s", value_parser = parse_poll_interval)]
     pub poll_interval: Duration,
-    /// What to do when the deployment fails or times out: rollback, stop or leave.
+    /// What to do when the deployment fails: rollback, stop or leave.
     #[arg(long, env = "DEPLOYER_ON_FAILURE", default_value = "rollback")]
     pub on_failure: OnFailure,
+    /// What to do when the timeout is reached and the deployment is still in progress
+    /// without having failed: leave (the default: report timed-out and how to go on), rollback
+    /// or stop.
+    #[arg(long, env = "DEPLOYER_ON_TIMEOUT", default_value = "leave")]
+    pub on_timeout: OnFailure,
     /// Blue/green: stop waiting when the deployment is deployed, at test traffic, or paused at a hook.
     #[arg(long, env = "DEPLOYER_WAIT_UNTIL", default_value = "deployed")]
     pub wait_until: WaitUntil,
     /// Blue/green: continue the paused deployment (ContinueServiceDeployment) and wait to the end.
     #[arg(long = "continue", env = "DEPLOYER_CONTINUE")]
     pub continue_deployment: bool,
+    /// Watch the service's deployment in progress to its end and give the verdict, changing
+    /// nothing (e.g. after a timeout left it running).
+    // Checked in `validate`, not with clap's conflicts: the action passes every flag as an
+    // env var (`DEPLOYER_WATCH: "false"`), and clap counts an env var as the flag given.
+    #[arg(long, env = "DEPLOYER_WATCH")]
+    pub watch: bool,
     /// Stopped tasks of the new revision (failed to start, essential container exited) that fail the deploy.
     #[arg(long, env = "DEPLOYER_MAX_TASK_FAILURES", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_task_failures: u32,
@@ -124,7 +137,27 @@ fn version_label(args: &Args) -> Result<Option<String>, Error> {
 
 /// Flag values that parse but make no sense, refused before anything is read or called.
 fn validate(args: &Args) -> Result<(), Error> {
-    check_poll_within_timeout(args.poll_interval, args.timeout)?;
+    if let TimeoutFlag::Fixed(timeout) = args.timeout {
+        check_poll_within_timeout(args.poll_interval, timeout)?;
+    }
+    if args.watch {
+        let changes: Vec<&str> = [
+            (args.image.is_some(), "--image"),
+            (args.task_definition.is_some(), "--task-definition"),
+            (args.force_new_deployment, "--force-new-deployment"),
+            (args.desired_count.is_some(), "--desired-count"),
+            (args.continue_deployment, "--continue"),
+        ]
+        .into_iter()
+        .filter_map(|(given, flag)| given.then_some(flag))
+        .collect();
+        if !changes.is_empty() {
+            return Err(Error::BadInput(format!(
+                "--watch only watches the deployment in progress and changes nothing: it cannot be used with {}; drop them, or drop --watch to deploy",
+                changes.join(", ")
+            )));
+        }
+    }
     if let Some(text) = non_blank(
         "--image",
         args.image.as_deref(),
@@ -262,18 +295,21 @@ fn requests(args: &Args) -> Result<(Vec<DeployRequest>, Vec<Subject>), Error> {
             desired_count: args.desired_count,
             force_new_deployment: args.force_new_deployment,
             on_failure: args.on_failure,
+            on_timeout: args.on_timeout,
             watch: WatchOptions {
                 judge: JudgeOptions {
                     max_task_failures: args.max_task_failures,
                     unplaceable_grace: args.unplaceable_grace,
-                    timeout: args.timeout,
+                    timeout: args.timeout.initial(),
                     wait_until: args.wait_until,
                     ..Default::default()
                 },
                 poll_interval: args.poll_interval,
+                auto_timeout: args.timeout == TimeoutFlag::Auto,
                 ..Default::default()
             },
-            continue_deployment: args.continue_deployment,
+            continue_deployment: args.continue_deployment || args.watch,
+            watch_only: args.watch,
         });
     }
     check_distinct_targets(&out, &names)?;
@@ -435,7 +471,7 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
     let (reports, identity) = rt.block_on(async {
         let cfg = load_config(&args.aws)?;
         let ctx = aws_context(&args.aws, cfg.as_ref()).await?;
-        if let Some(w) = ctx.expiry_warning(SystemTime::now() + args.timeout) {
+        if let Some(w) = ctx.expiry_warning(SystemTime::now() + args.timeout.initial()) {
             runtime.warning(&w, &Annotation::titled("credentials"));
         }
         let identity = identity_line(&ctx).await;
@@ -562,6 +598,14 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
                 short_td(&r.task_definition_arn),
                 r.duration.as_secs()
             )),
+            Status::NoTasks => {
+                let next = r.next_step.clone().unwrap_or_default();
+                runtime.warning(
+                    &format!("{}: {next}", r.service),
+                    &Annotation::titled("deployed with desired count 0"),
+                );
+                runtime.say(format!("⚠️ {}: {next}", r.service));
+            }
             Status::Unchanged => runtime.say(format!(
                 "✅ {}: already running {}",
                 r.service,

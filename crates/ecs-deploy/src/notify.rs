@@ -243,7 +243,7 @@ impl ServiceNotifications {
             self.record.service_deployment_arn = Some(r.service_deployment_arn.clone());
         }
         match r.status {
-            Status::Succeeded | Status::Unchanged => {
+            Status::Succeeded | Status::Unchanged | Status::NoTasks => {
                 self.record.finish(DeploymentStatus::Succeeded, None);
                 self.send(Event::Succeeded, &deadline, warn).await;
             }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use deployer_aws::ecs::Ecs;
+use deployer_aws::states::ServiceDeploymentStatus as Sds;
 use deployer_aws::testing::{CancelBy, Cancelled, Running, cancel};
 use ecs_sim::{Faults, Scenario, SimConfig, SimHandle};
 
@@ -149,14 +150,14 @@ fn cancelled_mid_wait_requests_the_rollback_and_says_so() {
             for _ in 0..300 {
                 let d = ecs.describe_service_deployment(&arn).await.expect("dep");
                 let svc = ecs.describe_service("shop", "api").await.expect("svc");
-                if d.status == "ROLLBACK_SUCCESSFUL" && svc.task_definition == v1 {
+                if d.status == Sds::RollbackSuccessful && svc.task_definition == v1 {
                     return d.status;
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            "never rolled back".to_string()
+            Sds::Unknown("never rolled back".to_string())
         });
-        assert_eq!(status, "ROLLBACK_SUCCESSFUL", "{by:?}");
+        assert_eq!(status, Sds::RollbackSuccessful, "{by:?}");
     }
 }
 
@@ -198,7 +199,7 @@ fn cancelled_with_on_failure_leave_leaves_the_deployment_and_says_how_to_go_back
         let d = rt
             .block_on(ecs.describe_service_deployment(&arn))
             .expect("dep");
-        assert_eq!(d.status, "IN_PROGRESS", "left as it was ({by:?})");
+        assert_eq!(d.status, Sds::InProgress, "left as it was ({by:?})");
     }
 }
 

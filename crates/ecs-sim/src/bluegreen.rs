@@ -141,7 +141,12 @@ fn set_stage(state: &mut State, key: &str, idx: usize, now: f64) {
     hooks::create(state, &sd_arn, stage, round);
 }
 
-/// Stop every task of the older (blue) deployments; true once none is left.
+/// Stop every task of the older (blue) deployments; true once none is left, draining ones
+/// included: CLEAN_UP is "the stage when the blue service revision has" scaled down to 0
+/// running tasks (API reference, `ServiceDeployment.lifecycleStage`), and a stopped task
+/// first drains its target for the deregistration delay and then gets its `stopTimeout`
+/// (`tasks::request_stop`). Completing earlier would drop blue from `deployments[]` while
+/// its tasks still serve draining connections.
 fn clean_up(state: &mut State, key: &str, p: &Deployment) -> bool {
     let now = state.now;
     let ids: Vec<String> = state
@@ -152,7 +157,7 @@ fn clean_up(state: &mut State, key: &str, p: &Deployment) -> bool {
     let mut left = 0;
     for id in ids {
         let c = counts(state, key, &id);
-        left += c.active;
+        left += c.active + c.draining;
         for (tid, _) in c.tasks {
             if let Some(t) = state.tasks.get_mut(&tid) {
                 tasks::request_stop(

@@ -164,7 +164,9 @@ fn detail(
         TargetType::Lambda => {
             let b = target_arn
                 .as_deref()
-                .and_then(|arn| crate::scenario::best_match(&state.scenario.hooks, arn))
+                .and_then(|arn| {
+                    crate::scenario::best_match(&state.scenario.hooks, arn).map(|(_, b)| b)
+                })
                 .cloned()
                 .unwrap_or(HookBehavior {
                     result: LambdaResult::Succeeded,

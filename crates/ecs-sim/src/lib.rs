@@ -5,7 +5,10 @@
 //! (`time_scale` simulated seconds per real second); a [`Scenario`] decides what each
 //! container image does. See the crate README for the scenario format.
 
+pub mod alarms;
 pub mod bluegreen;
+pub mod breaker;
+pub mod health;
 pub mod hooks;
 pub mod logs;
 pub mod ops;
@@ -15,6 +18,8 @@ pub mod scenario;
 pub mod server;
 pub mod state;
 pub mod tasks;
+pub mod throttle;
+pub mod timing;
 pub mod traffic;
 pub mod validate;
 
@@ -76,6 +81,7 @@ pub fn spawn_on(config: SimConfig, port: u16) -> std::io::Result<SimHandle> {
         clock,
         calls: Mutex::new(Default::default()),
         keys: Mutex::new(Default::default()),
+        buckets: Mutex::new(Default::default()),
     });
     let (control, rx) = std::sync::mpsc::channel::<Control>();
     let serving = shared.clone();
@@ -213,6 +219,15 @@ impl SimHandle {
     /// the simulator runs: bursts of faults in the middle of a rollout.
     pub fn set_faults(&self, faults: Faults) {
         self.shared.state().scenario.faults = faults;
+    }
+
+    /// Put the CloudWatch alarm `name` in the ALARM state (true) or OK (false), overriding
+    /// the scenario's `alarms` for it; deployments that monitor it react on their next step.
+    pub fn set_alarm(&self, name: &str, in_alarm: bool) {
+        self.shared
+            .state()
+            .alarm_overrides
+            .insert(name.to_string(), in_alarm);
     }
 
     /// The endpoint goes away for `duration`: the port is closed (connections refused, open

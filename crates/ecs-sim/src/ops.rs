@@ -555,6 +555,8 @@ fn create_service(state: &mut State, body: &Value) -> ApiResult {
         deployments: Vec::new(),
         last_completed: None,
         steady: false,
+        start_failures: 0,
+        throttle_logged: false,
     };
     state.services.insert(key.clone(), svc);
     set_tags(state, &arn, body.get("tags"));
@@ -676,7 +678,7 @@ fn update_service(state: &mut State, body: &Value) -> ApiResult {
     } else if let Some(sd) = svc.deployments.first().map(|d| d.sd_arn.clone()) {
         let desired = svc.desired_count;
         if let Some(sd) = state.service_deployments.get_mut(&sd) {
-            sd.threshold = rolling::threshold(desired);
+            sd.threshold = crate::breaker::threshold(&sd.deployment_configuration, desired);
         }
     }
     let svc = state
@@ -770,7 +772,7 @@ fn sd_json(state: &State, sd: &crate::state::ServiceDeployment) -> Value {
         "status": sd.status,
         "deploymentConfiguration": sd.deployment_configuration,
         "deploymentCircuitBreaker": {"status": sd.breaker_status, "failureCount": sd.failure_count, "threshold": sd.threshold},
-        "alarms": {"status": "DISABLED"},
+        "alarms": sd.alarms.to_json(),
     });
     let opt = [
         ("startedAt", sd.started_at.map(ts)),
@@ -1038,6 +1040,8 @@ fn run_task(state: &mut State, body: &Value) -> ApiResult {
                 overrides: body.get("overrides"),
                 network_configuration: body.get("networkConfiguration"),
                 launch_type: s(body, "launchType"),
+                target: None,
+                grace: 0.0,
             },
         );
         if let Some(t) = state.tasks.get(&id) {

@@ -9,6 +9,8 @@ use crate::tasks;
 #[derive(Debug, Default, Clone)]
 pub struct Counts {
     pub active: u64,
+    /// Asked to stop but not STOPPED yet (draining, stopping, deprovisioning).
+    pub draining: u64,
     pub healthy: u64,
     pub running: u64,
     pub pending: u64,
@@ -26,9 +28,12 @@ pub fn counts(state: &State, key: &str, deployment_id: &str) -> Counts {
         if t.last_status == "RUNNING" {
             c.running += 1;
         }
+        if t.desired_status == "STOPPED" && t.last_status != "STOPPED" {
+            c.draining += 1;
+        }
         if t.is_active() {
             c.active += 1;
-            let healthy = t.last_status == "RUNNING" && t.plan.healthy;
+            let healthy = crate::health::counts_healthy(t, state.now);
             if healthy {
                 c.healthy += 1;
             }
@@ -43,9 +48,9 @@ pub fn counts(state: &State, key: &str, deployment_id: &str) -> Counts {
     c
 }
 
-/// Circuit-breaker threshold: 0.5 x desired, at least 3, at most 200.
+/// Circuit-breaker threshold with the default threshold configuration (see `breaker`).
 pub fn threshold(desired: u64) -> u64 {
-    desired.div_ceil(2).clamp(3, 200)
+    crate::breaker::threshold(&Value::Null, desired)
 }
 
 fn pct(config: &Value, key: &str, default: u64) -> u64 {
@@ -188,7 +193,7 @@ pub fn start_deployment(state: &mut State, key: &str, task_definition: &str) -> 
             breaker_enabled: enabled,
             breaker_status: if enabled { "MONITORING" } else { "DISABLED" },
             failure_count: 0,
-            threshold: threshold(desired),
+            threshold: crate::breaker::threshold(&config, desired),
             rollback: None,
             rollback_target,
             // Traffic-shifting strategies report the stage their engine is in (bluegreen.rs).
@@ -196,6 +201,7 @@ pub fn start_deployment(state: &mut State, key: &str, task_definition: &str) -> 
             hooks: Vec::new(),
             hook_rounds: Vec::new(),
             requested_stop: None,
+            alarms: crate::alarms::Monitor::from_config(&config),
         },
     );
     let dep = Deployment {
@@ -219,9 +225,16 @@ pub fn start_deployment(state: &mut State, key: &str, task_definition: &str) -> 
         launch_type,
         stage: 0,
         stage_started: now,
+        bake_started: None,
         shifts: 0,
     };
     let svc = state.services.get_mut(key)?;
+    // "If you update your service to use a new task definition, your service returns to a
+    // normal, non-throttled state immediately" (service throttle logic).
+    if svc.task_definition != task_definition {
+        svc.start_failures = 0;
+        svc.throttle_logged = false;
+    }
     for d in &mut svc.deployments {
         d.status = "ACTIVE";
         d.updated_at = now;
@@ -261,6 +274,7 @@ pub fn rollback_to(state: &mut State, key: &str, sd_arn: &str, td: &str, rev: &s
         d.strategy = Strategy::Rolling;
         d.sd_arn = sd_arn.to_string();
         d.can_launch = true;
+        d.bake_started = None;
         d.updated_at = now;
         svc.deployments.insert(0, d);
     } else {
@@ -288,6 +302,7 @@ pub fn rollback_to(state: &mut State, key: &str, sd_arn: &str, td: &str, rev: &s
             launch_type: template.and_then(|t| t.launch_type),
             stage: 0,
             stage_started: now,
+            bake_started: None,
             shifts: 0,
         };
         svc.deployments.insert(0, dep);
@@ -305,34 +320,125 @@ pub fn rollback_to(state: &mut State, key: &str, sd_arn: &str, td: &str, rev: &s
 /// Run the scheduler for every service at `state.now`.
 pub fn advance(state: &mut State) {
     let exits = std::mem::take(&mut state.exits);
+    let healthy = std::mem::take(&mut state.became_healthy);
     let keys: Vec<String> = state.services.keys().cloned().collect();
     for key in keys {
-        step_service(state, &key, &exits);
+        step_service(state, &key, &exits, &healthy);
     }
 }
 
-fn step_service(state: &mut State, key: &str, exits: &[TaskExit]) {
+/// A stopped task: circuit-breaker count, and the relaunch delay (service throttle logic).
+fn account_exit(state: &mut State, key: &str, e: &TaskExit) {
     let now = state.now;
-    // Failure accounting.
-    for e in exits.iter().filter(|e| e.service == key) {
-        let Some(svc) = state.services.get_mut(key) else {
-            return;
-        };
-        if let Some(d) = svc.deployments.iter_mut().find(|d| d.id == e.deployment_id) {
-            if e.failure {
-                d.failed_tasks += 1;
-                d.next_launch_at = now + 2.0;
-                if d.status == "PRIMARY"
-                    && d.rollout_state == "IN_PROGRESS"
-                    && let Some(sd) = state.service_deployments.get_mut(&d.sd_arn)
-                {
-                    sd.failure_count += 1;
-                    sd.updated_at = now;
-                }
+    let Some(svc) = state.services.get_mut(key) else {
+        return;
+    };
+    let name = svc.name.clone();
+    if e.never_ran {
+        svc.start_failures = svc.start_failures.saturating_add(1);
+    } else {
+        svc.start_failures = 0;
+        svc.throttle_logged = false;
+    }
+    let delay = if e.never_ran {
+        crate::timing::relaunch_delay(svc.start_failures)
+    } else {
+        crate::timing::REPLACEMENT_DELAY
+    };
+    let throttled = e.never_ran && svc.start_failures >= 2 && !svc.throttle_logged;
+    if throttled {
+        svc.throttle_logged = true;
+    }
+    if let Some(d) = svc.deployments.iter_mut().find(|d| d.id == e.deployment_id) {
+        d.next_launch_at = d.next_launch_at.max(now + delay);
+        d.updated_at = now;
+        if e.failure {
+            d.failed_tasks += 1;
+            if d.status == "PRIMARY"
+                && d.rollout_state == "IN_PROGRESS"
+                && let Some(sd) = state.service_deployments.get_mut(&d.sd_arn)
+            {
+                sd.failure_count += 1;
+                sd.updated_at = now;
             }
-            d.updated_at = now;
         }
     }
+    if throttled {
+        state.event(
+            key,
+            format!("(service {name}) is unable to consistently start tasks successfully."),
+        );
+    }
+}
+
+/// A task of `dep` first counted healthy: `resetOnHealthyTask` (default true) resets the
+/// failure count ("The failure count resets to 0 each time a task reaches a healthy state").
+fn account_healthy(state: &mut State, key: &str, dep: &str) {
+    let Some(d) = state
+        .services
+        .get_mut(key)
+        .and_then(|s| s.deployments.iter_mut().find(|d| d.id == dep))
+    else {
+        return;
+    };
+    if let Some(sd) = state.service_deployments.get_mut(&d.sd_arn)
+        && crate::breaker::resets_on_healthy(&sd.deployment_configuration)
+        && matches!(sd.status, "IN_PROGRESS" | "PENDING")
+    {
+        sd.failure_count = 0;
+        d.failed_tasks = 0;
+    }
+}
+
+/// The scheduler stops tasks that failed their container or ELB health checks (after the
+/// grace period) and logs why.
+fn replace_unhealthy(state: &mut State, key: &str) {
+    let now = state.now;
+    let Some(name) = state.services.get(key).map(|s| s.name.clone()) else {
+        return;
+    };
+    let failed: Vec<(String, String)> = state
+        .tasks
+        .values()
+        .filter(|t| t.service.as_deref() == Some(key))
+        .filter_map(|t| crate::health::failed_check(t, now).map(|r| (t.id.clone(), r)))
+        .collect();
+    for (id, reason) in failed {
+        let elb = reason.contains("ELB");
+        let group = state
+            .tasks
+            .get(&id)
+            .and_then(|t| t.target.as_ref())
+            .map(|t| t.group_arn.clone())
+            .unwrap_or_default();
+        if let Some(t) = state.tasks.get_mut(&id) {
+            t.stopped_for_health = true;
+            tasks::request_stop(t, now, "ServiceSchedulerInitiated", reason);
+        }
+        let message = if elb {
+            format!(
+                "(service {name}) (task {id}) is unhealthy in (target-group {group}) due to (reason Health checks failed)."
+            )
+        } else {
+            format!("(service {name}) (task {id}) failed container health checks.")
+        };
+        state.event(key, message);
+        state.event(
+            key,
+            format!("(service {name}) has stopped 1 running tasks: (task {id})."),
+        );
+    }
+}
+
+fn step_service(state: &mut State, key: &str, exits: &[TaskExit], healthy: &[(String, String)]) {
+    for e in exits.iter().filter(|e| e.service == key) {
+        account_exit(state, key, e);
+    }
+    for (_, dep) in healthy.iter().filter(|(s, _)| s == key) {
+        account_healthy(state, key, dep);
+    }
+    replace_unhealthy(state, key);
+    let now = state.now;
     let Some(svc) = state.services.get(key) else {
         return;
     };
@@ -366,14 +472,22 @@ fn step_service(state: &mut State, key: &str, exits: &[TaskExit]) {
         return;
     }
 
-    // Circuit breaker.
+    // Circuit breaker, on the latest desired count.
+    let desired = state.services.get(key).map_or(0, |s| s.desired_count);
+    if let Some(sd) = state.service_deployments.get_mut(&primary.sd_arn) {
+        sd.threshold = crate::breaker::threshold(&sd.deployment_configuration, desired);
+    }
     if primary.rollout_state == "IN_PROGRESS"
         && let Some(sd) = state.service_deployments.get(&primary.sd_arn)
         && sd.breaker_enabled
         && sd.failure_count >= sd.threshold
         && sd.status == "IN_PROGRESS"
     {
-        trip_breaker(state, key, &primary);
+        fail_deployment(state, key, &primary, Failure::Breaker);
+        return;
+    }
+    if let Some(firing) = alarms_firing(state, key, &primary) {
+        fail_deployment(state, key, &primary, Failure::Alarms(firing));
         return;
     }
 
@@ -438,42 +552,101 @@ fn apply_stop_request(state: &mut State, key: &str, sd_arn: &str, kind: &str) {
     }
 }
 
-fn trip_breaker(state: &mut State, key: &str, primary: &Deployment) {
+/// Why a deployment failed.
+enum Failure {
+    Breaker,
+    Alarms(Vec<String>),
+}
+
+impl Failure {
+    fn reason(&self) -> String {
+        match self {
+            Failure::Breaker => "ECS deployment circuit breaker: tasks failed to start.".into(),
+            Failure::Alarms(names) => format!(
+                "ECS deployment alarms: CloudWatch alarm(s) {} in ALARM state.",
+                names.join(", ")
+            ),
+        }
+    }
+    fn event(&self) -> &'static str {
+        match self {
+            Failure::Breaker => "tasks failed to start.",
+            Failure::Alarms(_) => "alarm detected.",
+        }
+    }
+}
+
+/// The configured alarms in ALARM for the primary deployment, once monitoring started (a
+/// task of the deployment is RUNNING, or it is baking).
+fn alarms_firing(state: &State, key: &str, primary: &Deployment) -> Option<Vec<String>> {
+    let sd = state.service_deployments.get(&primary.sd_arn)?;
+    if !sd.alarms.enabled || sd.status != "IN_PROGRESS" || primary.rollout_state != "IN_PROGRESS" {
+        return None;
+    }
+    let started = primary.bake_started.is_some() || counts(state, key, &primary.id).running > 0;
+    if !started {
+        return None;
+    }
+    let firing = sd.alarms.firing(
+        &state.scenario,
+        &state.alarm_overrides,
+        state.origin,
+        sd.started_at.unwrap_or(sd.created_at),
+        state.now,
+    );
+    (!firing.is_empty()).then_some(firing)
+}
+
+fn fail_deployment(state: &mut State, key: &str, primary: &Deployment, why: Failure) {
     let now = state.now;
     let Some(svc) = state.services.get_mut(key) else {
         return;
     };
     let name = svc.name.clone();
-    let (_, rollback) = breaker_config(&svc.deployment_configuration);
+    let rollback = match &why {
+        Failure::Breaker => breaker_config(&svc.deployment_configuration).1,
+        Failure::Alarms(_) => state
+            .service_deployments
+            .get(&primary.sd_arn)
+            .is_some_and(|sd| sd.alarms.rollback),
+    };
+    let reason = why.reason();
     let last = svc.last_completed.clone();
     if let Some(p) = svc.deployments.first_mut() {
         p.rollout_state = "FAILED";
-        p.rollout_reason = "ECS deployment circuit breaker: tasks failed to start.".into();
+        p.rollout_reason = reason.clone();
         p.can_launch = false;
         p.updated_at = now;
     }
     state.event(
         key,
         format!(
-            "(service {name}) (deployment {}) deployment failed: tasks failed to start.",
-            primary.id
+            "(service {name}) (deployment {}) deployment failed: {}",
+            primary.id,
+            why.event()
         ),
     );
     let sd_arn = primary.sd_arn.clone();
     if let Some(sd) = state.service_deployments.get_mut(&sd_arn) {
-        sd.breaker_status = "TRIGGERED";
+        match &why {
+            Failure::Breaker => sd.breaker_status = "TRIGGERED",
+            Failure::Alarms(names) => sd.alarms.triggered = names.clone(),
+        }
         sd.updated_at = now;
     }
     if !rollback {
         if let Some(sd) = state.service_deployments.get_mut(&sd_arn) {
             sd.status = "STOPPED";
-            sd.status_reason =
-                Some("ECS deployment circuit breaker: tasks failed to start.".into());
+            sd.status_reason = Some(reason);
             sd.stopped_at = Some(now);
             sd.finished_at = Some(now);
         }
         return;
     }
+    let trigger = match why {
+        Failure::Breaker => "Circuit Breaker triggered",
+        Failure::Alarms(_) => "CloudWatch alarm triggered",
+    };
     match last {
         Some((dep_id, td, rev)) if rev != primary.revision_arn => {
             state.event(
@@ -486,18 +659,15 @@ fn trip_breaker(state: &mut State, key: &str, primary: &Deployment) {
                 &sd_arn,
                 &td,
                 &rev,
-                &format!(
-                    "Circuit Breaker triggered. Rolling back to the last COMPLETED deployment ({dep_id})."
-                ),
+                &format!("{trigger}. Rolling back to the last COMPLETED deployment ({dep_id})."),
             );
         }
         _ => {
             if let Some(sd) = state.service_deployments.get_mut(&sd_arn) {
                 sd.status = "ROLLBACK_FAILED";
-                sd.status_reason = Some(
-                    "ECS deployment circuit breaker: tasks failed to start. No deployment in the COMPLETED state to roll back to."
-                        .into(),
-                );
+                sd.status_reason = Some(format!(
+                    "{reason} No deployment in the COMPLETED state to roll back to."
+                ));
                 sd.finished_at = Some(now);
             }
         }
@@ -535,7 +705,6 @@ pub fn launch_tasks(state: &mut State, key: &str, name: &str, n: u64) {
     if n == 0 {
         return;
     }
-    let now = state.now;
     let Some(svc) = state.services.get(key) else {
         return;
     };
@@ -547,30 +716,10 @@ pub fn launch_tasks(state: &mut State, key: &str, name: &str, n: u64) {
         return;
     };
     if tasks::unplaceable(state, &td) {
-        let due = p.last_unplaceable_event.is_none_or(|t| now >= t + 300.0);
-        if due {
-            if let Some(d) = state
-                .services
-                .get_mut(key)
-                .and_then(|s| s.deployments.first_mut())
-            {
-                d.last_unplaceable_event = Some(now);
-            }
-            let reason = state
-                .scenario
-                .behavior_for(&first_unplaceable_image(state, &td))
-                .reason
-                .clone()
-                .unwrap_or_else(|| "No Container Instances were found in your cluster.".into());
-            state.event(
-                key,
-                format!(
-                    "(service {name}) was unable to place a task because no container instance met all of its requirements. Reason: {reason} For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
-                ),
-            );
-        }
+        unplaceable_attempt(state, key, name, &p, &td, n);
         return;
     }
+    let (target, grace) = service_target(state, key);
     let mut ids = Vec::new();
     for _ in 0..n {
         let id = tasks::launch(
@@ -585,6 +734,8 @@ pub fn launch_tasks(state: &mut State, key: &str, name: &str, n: u64) {
                 overrides: None,
                 network_configuration: p.network_configuration.as_ref(),
                 launch_type: p.launch_type.as_deref(),
+                target: target.clone(),
+                grace,
             },
         );
         ids.push(format!("(task {id})"));
@@ -597,6 +748,85 @@ pub fn launch_tasks(state: &mut State, key: &str, name: &str, n: u64) {
             ids.join(" ")
         ),
     );
+}
+
+/// (target group ARN, container name) of the service's first load balancer, and its
+/// `healthCheckGracePeriodSeconds`.
+fn service_target(state: &State, key: &str) -> (Option<(String, String)>, f64) {
+    let Some(svc) = state.services.get(key) else {
+        return (None, 0.0);
+    };
+    let lb = svc
+        .request
+        .get("loadBalancers")
+        .and_then(Value::as_array)
+        .and_then(|l| l.first());
+    let target = lb.map(|lb| {
+        let s = |k: &str| lb.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let group = match s("targetGroupArn") {
+            g if g.is_empty() => format!("loadBalancer/{}", s("loadBalancerName")),
+            g => g,
+        };
+        (group, s("containerName"))
+    });
+    let grace = svc
+        .request
+        .get("healthCheckGracePeriodSeconds")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0)
+        .clamp(0.0, 2_147_483_647.0);
+    (target, grace)
+}
+
+/// One failed placement of `n` tasks: each counts as a task "the service scheduler can't
+/// launch" (Deployment.failedTasks), and lack of resources starts the service throttle logic.
+fn unplaceable_attempt(
+    state: &mut State,
+    key: &str,
+    name: &str,
+    p: &Deployment,
+    td: &Value,
+    n: u64,
+) {
+    let now = state.now;
+    let reason = state
+        .scenario
+        .behavior_for(&first_unplaceable_image(state, td))
+        .reason
+        .clone()
+        .unwrap_or_else(|| "No Container Instances were found in your cluster.".into());
+    let Some(svc) = state.services.get_mut(key) else {
+        return;
+    };
+    svc.start_failures = svc.start_failures.saturating_add(1);
+    let delay =
+        crate::timing::PLACEMENT_RETRY.max(crate::timing::relaunch_delay(svc.start_failures));
+    let throttled = svc.start_failures >= 2 && !svc.throttle_logged;
+    svc.throttle_logged |= throttled;
+    if let Some(d) = svc.deployments.first_mut() {
+        d.last_unplaceable_event = Some(now);
+        d.next_launch_at = now + delay;
+        d.failed_tasks += n;
+    }
+    if p.rollout_state == "IN_PROGRESS"
+        && let Some(sd) = state.service_deployments.get_mut(&p.sd_arn)
+        && sd.status == "IN_PROGRESS"
+    {
+        sd.failure_count += n;
+        sd.updated_at = now;
+    }
+    state.event(
+        key,
+        format!(
+            "(service {name}) was unable to place a task because no container instance met all of its requirements. Reason: {reason} For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
+        ),
+    );
+    if throttled {
+        state.event(
+            key,
+            format!("(service {name}) is unable to consistently start tasks successfully."),
+        );
+    }
 }
 
 fn first_unplaceable_image(state: &State, td: &Value) -> String {
@@ -669,17 +899,55 @@ fn rolling_step(state: &mut State, key: &str, name: &str) {
     }
     stop_tasks(state, key, name, &to_stop, &p.id);
 
-    // Completion.
-    let old_active: u64 = olds.iter().map(|(_, c)| c.active).sum::<u64>();
+    // Completion: the target is reached once the new tasks are healthy and every old task
+    // has STOPPED (draining and stopping included); then the bake time, if any.
+    let old_left: u64 = olds
+        .iter()
+        .map(|(id, _)| {
+            let c = counts(state, key, id);
+            c.active + c.draining
+        })
+        .sum();
     let pc = counts(state, key, &p.id);
-    let old_left = old_active > to_stop.len() as u64;
     if p.rollout_state == "IN_PROGRESS"
         && pc.healthy >= desired
         && pc.active == desired
-        && !old_left
+        && old_left == 0
+        && bake_done(state, key, p)
     {
         complete(state, key, name);
     }
+}
+
+/// Rolling bake time: an explicit `bakeTimeInMinutes` (the API reference documents it for
+/// BLUE_GREEN; DeploymentEarlySuccessCriteria says a rolling deployment completes "after this
+/// percentage of tasks is healthy and the bake time elapses"), and the bake time the
+/// deployment alarms add. Default 0.
+fn bake_done(state: &mut State, key: &str, p: &Deployment) -> bool {
+    let now = state.now;
+    let Some(sd) = state.service_deployments.get(&p.sd_arn) else {
+        return true;
+    };
+    let explicit = sd
+        .deployment_configuration
+        .get("bakeTimeInMinutes")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0)
+        .clamp(0.0, 1440.0)
+        * 60.0;
+    let bake = explicit.max(sd.alarms.bake_seconds(&state.scenario));
+    if bake <= 0.0 {
+        return true;
+    }
+    let Some(d) = state
+        .services
+        .get_mut(key)
+        .and_then(|s| s.deployments.first_mut())
+    else {
+        return true;
+    };
+    let started = *d.bake_started.get_or_insert(now);
+    now >= started + bake
 }
 
 /// Mark the primary deployment COMPLETED, drop the drained ones, finish its record.
@@ -716,6 +984,7 @@ pub fn complete(state: &mut State, key: &str, name: &str) {
         if sd.breaker_status == "MONITORING" {
             sd.breaker_status = "MONITORING_COMPLETE";
         }
+        sd.alarms.completed = true;
     }
     state.event(
         key,
@@ -773,7 +1042,8 @@ mod tests {
             call(
                 &mut st,
                 "RegisterTaskDefinition",
-                json!({"family": "a", "containerDefinitions": [{"name": "a", "image": image}]}),
+                json!({"family": "a", "containerDefinitions": [{"name": "a", "image": image,
+                    "healthCheck": {"command": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"], "interval": 10}}]}),
             );
         }
         call(
@@ -782,7 +1052,7 @@ mod tests {
             json!({"cluster": "c", "serviceName": "s", "taskDefinition": "a:1", "desiredCount": desired,
                    "deploymentConfiguration": {"minimumHealthyPercent": min, "maximumPercent": max}}),
         );
-        let t = st.now + 60.0;
+        let t = st.now + 300.0;
         st.advance(t);
         assert_eq!(st.services["c/s"].deployments[0].rollout_state, "COMPLETED");
         st
@@ -807,7 +1077,7 @@ mod tests {
                        "deploymentCircuitBreaker": {"enable": true, "rollback": true}}}),
         );
         let sd_arn = st.services["c/s"].deployments[0].sd_arn.clone();
-        let t = st.now + 300.0;
+        let t = st.now + 1200.0;
         st.advance(t);
         let sd = &st.service_deployments[&sd_arn];
         assert_eq!(sd.status, "ROLLBACK_SUCCESSFUL");
@@ -842,7 +1112,7 @@ mod tests {
             json!({"cluster": "c", "service": "s", "taskDefinition": "a:2"}),
         );
         let (mut max_active, mut min_healthy) = (0, u64::MAX);
-        for _ in 0..120 {
+        for _ in 0..900 {
             let t = st.now + 1.0;
             st.advance(t);
             let active = st.tasks.values().filter(|t| t.is_active()).count() as u64;
@@ -874,7 +1144,7 @@ mod tests {
             "UpdateService",
             json!({"cluster": "c", "service": "s", "desiredCount": 1}),
         );
-        let t = st.now + 10.0;
+        let t = st.now + 60.0;
         st.advance(t);
         assert_eq!(st.service_deployments.len(), before);
         assert_eq!(st.tasks.values().filter(|t| t.is_active()).count(), 1);

@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::protocol::{
     ApiError, CONTENT_TYPE, ECS_PREFIX, LOGS_PREFIX, access_key_from_auth, region_from_auth,
 };
+use crate::scenario::Throttling;
 use crate::state::State;
 
 /// Simulated clock: `time_scale` simulated seconds per real second, starting at wall time.
@@ -54,6 +55,8 @@ pub struct Shared {
     pub calls: Mutex<BTreeMap<String, u64>>,
     /// Access key id -> when it was first seen (order kept by the Vec).
     pub keys: Mutex<Vec<(String, Instant)>>,
+    /// The ECS API's token buckets (per Region, shared by every caller).
+    pub buckets: Mutex<crate::throttle::Buckets>,
 }
 
 impl Shared {
@@ -154,6 +157,23 @@ async fn handle(
     {
         return error(&ApiError::expired_token(), &request_id);
     }
+    let region = region_from_auth(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    );
+    // Request throttling (token buckets), before any work is done for the call.
+    if matches!(api, Api::Ecs) && shared.state().scenario.throttling == Throttling::Aws {
+        let r = region.as_deref().unwrap_or("us-east-1");
+        let admitted = shared
+            .buckets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .admit(r, &op, Instant::now());
+        if !admitted {
+            return error(&ApiError::throttled(), &request_id);
+        }
+    }
     // Faults.
     let (latency, fault) = {
         let mut st = shared.state();
@@ -199,11 +219,6 @@ async fn handle(
             }
         }
     };
-    let region = region_from_auth(
-        headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok()),
-    );
     let result = {
         let now = shared.clock.now();
         let mut st = shared.state();

@@ -109,6 +109,8 @@ pub struct Deployment {
     /// Blue/green progress (index into `bluegreen::STAGES`) and when the stage began.
     pub stage: usize,
     pub stage_started: f64,
+    /// Rolling: when the rollout reached its target and the bake time began.
+    pub bake_started: Option<f64>,
     /// Production traffic shifts completed (linear and canary shift more than once).
     pub shifts: usize,
 }
@@ -129,6 +131,10 @@ pub struct Service {
     /// (deployment id, task definition, revision arn) of the last COMPLETED deployment.
     pub last_completed: Option<(String, String, String)>,
     pub steady: bool,
+    /// Consecutive tasks that never reached RUNNING (service throttle logic).
+    pub start_failures: u32,
+    /// "is unable to consistently start tasks successfully" was logged for this streak.
+    pub throttle_logged: bool,
 }
 
 /// A lifecycle hook awaiting (or past) action.
@@ -181,6 +187,8 @@ pub struct ServiceDeployment {
     pub hook_rounds: Vec<(&'static str, usize)>,
     /// STOP_REQUESTED / ROLLBACK_REQUESTED are applied on the next tick.
     pub requested_stop: Option<String>,
+    /// CloudWatch alarms of `deploymentConfiguration.alarms`.
+    pub alarms: crate::alarms::Monitor,
 }
 
 #[derive(Debug, Clone)]
@@ -204,6 +212,14 @@ pub struct ContainerState {
     /// When this container exits on its own (relative to nothing: absolute sim time).
     pub exit_at: Option<f64>,
     pub exit_code_planned: i32,
+    /// The container definition's `healthCheck`, if any, and its running state.
+    pub health: Option<crate::health::ContainerHealth>,
+    /// What a load-balancer check of this container answers.
+    pub target_spec: crate::scenario::HealthSpec,
+    /// `stopTimeout` (seconds from SIGTERM to SIGKILL).
+    pub stop_timeout: f64,
+    /// Seconds the process takes to exit on SIGTERM (None: only SIGKILL stops it).
+    pub stop_after: Option<f64>,
 }
 
 /// The planned life of a task (absolute simulated times).
@@ -211,7 +227,6 @@ pub struct ContainerState {
 pub struct Plan {
     pub pending_at: f64,
     pub running_at: Option<f64>,
-    pub healthy: bool,
     pub fail_to_start_at: Option<f64>,
     pub fail_reason: Option<String>,
 }
@@ -245,8 +260,27 @@ pub struct Task {
     pub attachments: Value,
     pub launch_type: String,
     pub plan: Plan,
-    pub ever_healthy: bool,
+    /// When the service scheduler first counted the task healthy (breaker reset).
+    pub healthy_at: Option<f64>,
+    /// The load-balancer target this task registers as, if its service has `loadBalancers`.
+    pub target: Option<crate::health::Target>,
+    /// `healthCheckGracePeriodSeconds` of its service (0 for other tasks).
+    pub grace: f64,
+    /// Why the scheduler stopped it, for circuit-breaker accounting.
+    pub stopped_for_health: bool,
+    /// The stop sequence once a stop was requested: DEACTIVATING until the first time,
+    /// STOPPING until the second, DEPROVISIONING until the third.
+    pub stop_plan: Option<StopPlan>,
     pub version: u64,
+}
+
+/// Absolute simulated times of the steps of a requested stop.
+#[derive(Debug, Clone, Copy)]
+pub struct StopPlan {
+    pub deactivated_at: f64,
+    pub stopped_running_at: f64,
+    pub exit_code: i32,
+    pub stopped_at: f64,
 }
 
 impl Task {
@@ -260,7 +294,10 @@ impl Task {
 pub struct TaskExit {
     pub service: String,
     pub deployment_id: String,
+    /// Counts toward the circuit breaker (see `breaker::is_failure`).
     pub failure: bool,
+    /// Never reached RUNNING (drives the service throttle logic).
+    pub never_ran: bool,
 }
 
 pub struct State {
@@ -280,6 +317,14 @@ pub struct State {
     pub revisions: BTreeMap<String, Value>,
     pub client_tokens: BTreeMap<String, Value>,
     pub exits: Vec<TaskExit>,
+    /// Tasks that first counted healthy this step: (service key, deployment id).
+    pub became_healthy: Vec<(String, String)>,
+    /// Launches per scenario rule, for `first-launches` / `one-in`.
+    pub launches: BTreeMap<String, u64>,
+    /// When the simulator started (alarm and health timelines count from here).
+    pub origin: f64,
+    /// Alarm states set through `SimHandle::set_alarm` (they win over the scenario).
+    pub alarm_overrides: BTreeMap<String, bool>,
 }
 
 impl State {
@@ -299,6 +344,10 @@ impl State {
             revisions: BTreeMap::new(),
             client_tokens: BTreeMap::new(),
             exits: Vec::new(),
+            became_healthy: Vec::new(),
+            launches: BTreeMap::new(),
+            origin: now,
+            alarm_overrides: BTreeMap::new(),
         }
     }
 

@@ -2,8 +2,10 @@
 
 use serde_json::{Value, json};
 
-use crate::scenario::Kind;
-use crate::state::{ContainerState, LogLine, Plan, State, Task, TaskExit, ts};
+use crate::health::{self, ContainerHealth, Target};
+use crate::scenario::{Behavior, HealthSpec, Kind, Outcome};
+use crate::state::{ContainerState, LogLine, Plan, State, StopPlan, Task, TaskExit, ts};
+use crate::timing;
 
 /// Who asked a task to start.
 pub struct Launch<'a> {
@@ -16,6 +18,10 @@ pub struct Launch<'a> {
     pub overrides: Option<&'a Value>,
     pub network_configuration: Option<&'a Value>,
     pub launch_type: Option<&'a str>,
+    /// (target group ARN, container name) when the service has `loadBalancers`.
+    pub target: Option<(String, String)>,
+    /// The service's `healthCheckGracePeriodSeconds`.
+    pub grace: f64,
 }
 
 /// Whether any container image of the task definition is unplaceable (no capacity).
@@ -53,43 +59,28 @@ fn containers(task_def: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// Create a task (already placed) and return its id.
-pub fn launch(state: &mut State, l: Launch<'_>) -> String {
-    let now = state.now;
-    let id = state.rng.hex(32);
-    let arn = state.arn(&format!("task/{}/{}", l.cluster, id));
-    let cluster_arn = state.arn(&format!("cluster/{}", l.cluster));
-    let td_arn = l
-        .task_def
-        .get("taskDefinitionArn")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let defs = containers(l.task_def);
-
-    // Per-container behaviour.
-    let mut running_at = now + 1.0;
-    let mut fail: Option<(f64, String)> = None;
-    let mut healthy = true;
-    let mut cs = Vec::new();
-    let behaviors: Vec<_> = defs
-        .iter()
+/// Resolve each container's behaviour for this launch, counting launches per scenario rule
+/// (for `first-launches` / `one-in`).
+fn behaviours(state: &mut State, defs: &[Value], overrides: Option<&Value>) -> Vec<Behavior> {
+    defs.iter()
         .map(|c| {
             let image = c.get("image").and_then(Value::as_str).unwrap_or("");
-            let command = effective_command(c, l.overrides);
-            state
-                .scenario
-                .behavior_for_container(image, command.as_deref())
-                .clone()
+            let command = effective_command(c, overrides);
+            let (key, rule) = state.scenario.rule_for_container(image, command.as_deref());
+            let rule = rule.clone();
+            let n = state.launches.entry(key).or_insert(0);
+            *n += 1;
+            rule.for_launch(*n).clone()
         })
-        .collect();
-    for (c, b) in defs.iter().zip(&behaviors) {
-        let image = c
-            .get("image")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let essential = c.get("essential").and_then(Value::as_bool).unwrap_or(true);
+        .collect()
+}
+
+/// The planned start (or failure to start) of a task from its containers' behaviours.
+fn plan(now: f64, defs: &[Value], behaviors: &[Behavior]) -> Plan {
+    let mut running_at = now + 1.0;
+    let mut fail: Option<(f64, String)> = None;
+    for (c, b) in defs.iter().zip(behaviors) {
+        let image = c.get("image").and_then(Value::as_str).unwrap_or("");
         match b.kind {
             Kind::PullFailure => {
                 let at = now + b.after().max(0.5);
@@ -104,66 +95,107 @@ pub fn launch(state: &mut State, l: Launch<'_>) -> String {
             }
             _ => running_at = running_at.max(now + b.start_after()),
         }
-        if essential && !matches!(b.kind, Kind::Healthy | Kind::DiesAfter) {
-            healthy = false;
-        }
-        let _ = image;
     }
-    for (c, b) in defs.iter().zip(&behaviors) {
-        let name = c
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let image = c
-            .get("image")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let essential = c.get("essential").and_then(Value::as_bool).unwrap_or(true);
-        let exit_at = match b.kind {
-            Kind::CrashLoop | Kind::DiesAfter | Kind::Exits => {
-                Some(running_at + b.after().max(0.001))
-            }
-            _ => None,
-        };
-        let log_target = awslogs_target(c, &name, &id);
-        let end = exit_at.unwrap_or(running_at + b.logs.len() as f64);
-        let n = b.logs.len() as f64;
-        let logs = b
-            .logs
-            .iter()
-            .enumerate()
-            .map(|(i, m)| LogLine {
-                at: running_at + (end - running_at) * (i as f64 + 0.5) / n.max(1.0),
-                message: m.clone(),
-            })
-            .collect();
-        cs.push(ContainerState {
-            name,
-            image,
-            essential,
-            last_status: "PENDING",
-            exit_code: None,
-            reason: None,
-            runtime_id: format!("{}-{}", id, state.rng.digits(10)),
-            log_target,
-            logs,
-            exit_at,
-            exit_code_planned: b.exit_code(),
-        });
-    }
-    let plan = Plan {
-        pending_at: now + (running_at - now).min(1.0) / 2.0,
+    let first_step = fail.as_ref().map_or(running_at, |(t, _)| *t) - now;
+    Plan {
+        pending_at: now + timing::PROVISIONING.min(first_step / 2.0),
         running_at: if fail.is_some() {
             None
         } else {
             Some(running_at)
         },
-        healthy: healthy && fail.is_none(),
         fail_to_start_at: fail.as_ref().map(|(t, _)| *t),
         fail_reason: fail.map(|(_, r)| r),
+    }
+}
+
+fn container_state(
+    state: &mut State,
+    c: &Value,
+    b: &Behavior,
+    task_id: &str,
+    running_at: f64,
+) -> ContainerState {
+    let name = c
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let image = c
+        .get("image")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let essential = c.get("essential").and_then(Value::as_bool).unwrap_or(true);
+    let exit_at = match b.kind {
+        Kind::CrashLoop | Kind::DiesAfter | Kind::Exits => Some(running_at + b.after().max(0.001)),
+        _ => None,
     };
+    let log_target = awslogs_target(c, &name, task_id);
+    let end = exit_at.unwrap_or(running_at + b.logs.len() as f64);
+    let n = b.logs.len() as f64;
+    let logs = b
+        .logs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| LogLine {
+            at: running_at + (end - running_at) * (i as f64 + 0.5) / n.max(1.0),
+            message: m.clone(),
+        })
+        .collect();
+    // A crash-looping container never passes a check (its documented meaning).
+    let never = (b.kind == Kind::CrashLoop).then_some(HealthSpec::Always(Outcome::Fail));
+    let health_spec = b.health.clone().or_else(|| never.clone());
+    let target_spec = b
+        .target_health
+        .clone()
+        .or_else(|| b.health.clone())
+        .or(never)
+        .unwrap_or(HealthSpec::Always(Outcome::Pass));
+    ContainerState {
+        name,
+        image,
+        essential,
+        last_status: "PENDING",
+        exit_code: None,
+        reason: None,
+        runtime_id: format!("{}-{}", task_id, state.rng.digits(10)),
+        log_target,
+        logs,
+        exit_at,
+        exit_code_planned: b.exit_code(),
+        health: ContainerHealth::from_definition(c, health_spec.as_ref()),
+        target_spec,
+        stop_timeout: c
+            .get("stopTimeout")
+            .and_then(Value::as_f64)
+            .unwrap_or(timing::STOP_TIMEOUT)
+            .clamp(0.0, 3600.0),
+        stop_after: b.stop_after,
+    }
+}
+
+/// Create a task (already placed) and return its id.
+pub fn launch(state: &mut State, l: Launch<'_>) -> String {
+    let now = state.now;
+    let id = state.rng.hex(32);
+    let arn = state.arn(&format!("task/{}/{}", l.cluster, id));
+    let cluster_arn = state.arn(&format!("cluster/{}", l.cluster));
+    let td_arn = l
+        .task_def
+        .get("taskDefinitionArn")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let defs = containers(l.task_def);
+    let behaviors = behaviours(state, &defs, l.overrides);
+    let plan = plan(now, &defs, &behaviors);
+    let running_at = plan.running_at.unwrap_or(now + 1.0);
+    let cs: Vec<ContainerState> = defs
+        .iter()
+        .zip(&behaviors)
+        .map(|(c, b)| container_state(state, c, b, &id, running_at))
+        .collect();
     let launch_type = l
         .launch_type
         .map(str::to_string)
@@ -240,7 +272,14 @@ pub fn launch(state: &mut State, l: Launch<'_>) -> String {
         attachments,
         launch_type,
         plan,
-        ever_healthy: false,
+        healthy_at: None,
+        target: l.target.map(|(group, container)| {
+            let settings = state.scenario.target_group(&group);
+            Target::new(group, container, settings)
+        }),
+        grace: l.grace,
+        stopped_for_health: false,
+        stop_plan: None,
         version: 1,
     };
     state.tasks.insert(id.clone(), task);
@@ -264,7 +303,11 @@ fn awslogs_target(c: &Value, name: &str, task_id: &str) -> Option<(String, Strin
     Some((group, stream))
 }
 
-/// Ask a task to stop (user or scheduler). It reaches STOPPED one simulated second later.
+/// Ask a task to stop (user or scheduler). A RUNNING task goes through the task lifecycle
+/// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html):
+/// DEACTIVATING while its load-balancer target drains (the target group's deregistration
+/// delay), STOPPING while its containers get SIGTERM and up to `stopTimeout` before SIGKILL,
+/// DEPROVISIONING, then STOPPED. A task that never ran stops after a short DEPROVISIONING.
 pub fn request_stop(task: &mut Task, now: f64, code: &'static str, reason: String) {
     if task.last_status == "STOPPED" || task.desired_status == "STOPPED" {
         return;
@@ -273,25 +316,149 @@ pub fn request_stop(task: &mut Task, now: f64, code: &'static str, reason: Strin
     task.stopping_at = Some(now);
     task.stop_code = Some(code);
     task.stopped_reason = Some(reason);
-    if task.last_status == "RUNNING" {
-        task.last_status = "DEACTIVATING";
+    let running = task.last_status == "RUNNING";
+    let drain = match &task.target {
+        Some(t) if running => t.settings.deregistration_delay,
+        _ => 0.0,
+    };
+    let deactivated_at = now + drain;
+    let exit = task
+        .containers
+        .iter()
+        .filter(|c| c.last_status == "RUNNING")
+        .map(|c| {
+            c.stop_after
+                .map_or(c.stop_timeout, |s| s.min(c.stop_timeout))
+        })
+        .fold(0.0, f64::max);
+    let stopped_running_at = if running { deactivated_at + exit } else { now };
+    task.stop_plan = Some(StopPlan {
+        deactivated_at,
+        stopped_running_at,
+        exit_code: 137,
+        stopped_at: stopped_running_at + timing::DEPROVISIONING,
+    });
+    if running {
+        task.last_status = if drain > 0.0 {
+            "DEACTIVATING"
+        } else {
+            "STOPPING"
+        };
     }
     task.version += 1;
+}
+
+/// Move a task with a requested stop along its stop plan.
+fn advance_stop(task: &mut Task, now: f64, exits: &mut Vec<TaskExit>) {
+    let Some(p) = task.stop_plan else {
+        return;
+    };
+    if task.last_status == "DEACTIVATING" && now >= p.deactivated_at {
+        task.last_status = "STOPPING";
+        task.version += 1;
+    }
+    if matches!(task.last_status, "STOPPING" | "RUNNING") && now >= p.stopped_running_at {
+        for c in &mut task.containers {
+            if c.last_status == "RUNNING" {
+                c.last_status = "STOPPED";
+                // Exited on SIGTERM (143) or was killed at the stop timeout (137).
+                let on_term = c.stop_after.is_some_and(|s| s < c.stop_timeout);
+                c.exit_code = Some(if on_term { 143 } else { p.exit_code });
+                c.logs.retain(|l| l.at <= p.stopped_running_at);
+            }
+        }
+        task.last_status = "DEPROVISIONING";
+        task.version += 1;
+    }
+    if matches!(task.last_status, "PROVISIONING" | "PENDING") {
+        task.last_status = "DEPROVISIONING";
+        for c in &mut task.containers {
+            c.last_status = "STOPPED";
+        }
+        task.version += 1;
+    }
+    if task.last_status == "DEPROVISIONING" && now >= p.stopped_at {
+        task.last_status = "STOPPED";
+        task.stopped_at = Some(p.stopped_at);
+        if task.healthy_at.is_none() && task.health == "HEALTHY" {
+            task.health = "UNKNOWN";
+        }
+        task.version += 1;
+        push_exit(task, exits);
+    }
+}
+
+/// The image could not be pulled: STOPPED with TaskFailedToStart.
+fn fail_to_start(task: &mut Task, at: f64, exits: &mut Vec<TaskExit>) {
+    let reason = task.plan.fail_reason.clone().unwrap_or_default();
+    task.desired_status = "STOPPED";
+    task.stop_code = Some("TaskFailedToStart");
+    task.stopped_reason = Some(reason.clone());
+    task.stopping_at = Some(at);
+    for c in &mut task.containers {
+        c.last_status = "STOPPED";
+        if c.reason.is_none() && reason.contains(&c.image) {
+            c.reason = Some(reason.clone());
+        }
+    }
+    if task.containers.iter().all(|c| c.reason.is_none())
+        && let Some(c) = task.containers.first_mut()
+    {
+        c.reason = Some(reason.clone());
+    }
+    task.last_status = "STOPPED";
+    task.stopped_at = Some(at);
+    task.version += 1;
+    push_exit(task, exits);
+}
+
+fn become_running(task: &mut Task, at: f64) {
+    task.last_status = "RUNNING";
+    task.pull_stopped_at = Some(at - 0.2);
+    task.started_at = Some(at);
+    for c in &mut task.containers {
+        c.last_status = "RUNNING";
+    }
+    health::on_running(task, at);
+    task.version += 1;
+}
+
+/// Containers that exit on their own; the first essential one stops the task.
+fn container_exits(task: &mut Task, now: f64, exits: &mut Vec<TaskExit>) {
+    let mut essential_exit: Option<f64> = None;
+    for c in &mut task.containers {
+        if c.last_status == "RUNNING"
+            && let Some(at) = c.exit_at
+            && now >= at
+        {
+            c.last_status = "STOPPED";
+            c.exit_code = Some(c.exit_code_planned);
+            if c.essential && essential_exit.is_none_or(|t| at < t) {
+                essential_exit = Some(at);
+            }
+        }
+    }
+    if let Some(at) = essential_exit {
+        task.desired_status = "STOPPED";
+        task.stop_code = Some("EssentialContainerExited");
+        task.stopped_reason = Some("Essential container in task exited".into());
+        task.stopping_at = Some(at);
+        finish_stop(task, at, 137, exits);
+    }
 }
 
 /// Move every task along its plan up to `state.now`.
 pub fn advance(state: &mut State) {
     let now = state.now;
+    let origin = state.origin;
     let mut exits = Vec::new();
+    let mut healthy = Vec::new();
     for task in state.tasks.values_mut() {
         if task.last_status == "STOPPED" {
             continue;
         }
-        // Requested stops complete after 1 s.
         if task.desired_status == "STOPPED" {
-            if task.stopping_at.is_some_and(|t| now >= t + 1.0) {
-                finish_stop(task, now, 143, &mut exits, false);
-            }
+            advance_stop(task, now, &mut exits);
             continue;
         }
         if task.last_status == "PROVISIONING" && now >= task.plan.pending_at {
@@ -305,87 +472,34 @@ pub fn advance(state: &mut State) {
         if let Some(at) = task.plan.fail_to_start_at
             && now >= at
         {
-            let reason = task.plan.fail_reason.clone().unwrap_or_default();
-            task.desired_status = "STOPPED";
-            task.stop_code = Some("TaskFailedToStart");
-            task.stopped_reason = Some(reason.clone());
-            task.stopping_at = Some(at);
-            for c in &mut task.containers {
-                c.last_status = "STOPPED";
-                if c.reason.is_none() && reason.contains(&c.image) {
-                    c.reason = Some(reason.clone());
-                }
-            }
-            if task.containers.iter().all(|c| c.reason.is_none())
-                && let Some(c) = task.containers.first_mut()
-            {
-                c.reason = Some(reason.clone());
-            }
-            task.last_status = "STOPPED";
-            task.stopped_at = Some(at);
-            task.version += 1;
-            push_exit(task, true, &mut exits);
+            fail_to_start(task, at, &mut exits);
             continue;
         }
         if let Some(at) = task.plan.running_at
             && task.last_status != "RUNNING"
             && now >= at
         {
-            task.last_status = "RUNNING";
-            task.pull_stopped_at = Some(at - 0.2);
-            task.started_at = Some(at);
-            for c in &mut task.containers {
-                c.last_status = "RUNNING";
-            }
-            if task.plan.healthy {
-                task.health = "HEALTHY";
-                task.ever_healthy = true;
-            }
-            task.version += 1;
+            become_running(task, at);
         }
         if task.last_status == "RUNNING" {
-            // Containers that exit on their own.
-            let mut essential_exit: Option<(f64, String)> = None;
-            for c in &mut task.containers {
-                if c.last_status == "RUNNING"
-                    && let Some(at) = c.exit_at
-                    && now >= at
-                {
-                    c.last_status = "STOPPED";
-                    c.exit_code = Some(c.exit_code_planned);
-                    if c.essential && essential_exit.as_ref().is_none_or(|(t, _)| at < *t) {
-                        essential_exit = Some((at, c.name.clone()));
-                    }
+            health::advance(task, now, origin);
+            if task.healthy_at.is_none() && health::counts_healthy(task, now) {
+                task.healthy_at = Some(now);
+                if let (Some(s), Some(d)) = (&task.service, &task.deployment_id) {
+                    healthy.push((s.clone(), d.clone()));
                 }
             }
-            if let Some((at, _name)) = essential_exit {
-                task.desired_status = "STOPPED";
-                task.stop_code = Some("EssentialContainerExited");
-                task.stopped_reason = Some("Essential container in task exited".into());
-                task.stopping_at = Some(at);
-                let failure = !task.ever_healthy;
-                finish_stop(task, at, 137, &mut exits, failure);
-            }
+            container_exits(task, now, &mut exits);
         }
     }
     state.exits.extend(exits);
+    state.became_healthy.extend(healthy);
 }
 
-fn finish_stop(
-    task: &mut Task,
-    at: f64,
-    other_exit: i32,
-    exits: &mut Vec<TaskExit>,
-    failure: bool,
-) {
+fn finish_stop(task: &mut Task, at: f64, other_exit: i32, exits: &mut Vec<TaskExit>) {
     let was_running = task.started_at.is_some();
     task.last_status = "STOPPED";
     task.stopped_at = Some(at);
-    task.health = if task.ever_healthy {
-        task.health
-    } else {
-        "UNKNOWN"
-    };
     for c in &mut task.containers {
         if c.last_status != "STOPPED" {
             c.last_status = "STOPPED";
@@ -397,15 +511,16 @@ fn finish_stop(
         c.logs.retain(|l| l.at <= at);
     }
     task.version += 1;
-    push_exit(task, failure, exits);
+    push_exit(task, exits);
 }
 
-fn push_exit(task: &Task, failure: bool, exits: &mut Vec<TaskExit>) {
+fn push_exit(task: &Task, exits: &mut Vec<TaskExit>) {
     if let (Some(service), Some(dep)) = (&task.service, &task.deployment_id) {
         exits.push(TaskExit {
             service: service.clone(),
             deployment_id: dep.clone(),
-            failure,
+            failure: crate::breaker::is_failure(task),
+            never_ran: task.started_at.is_none() && task.stop_code == Some("TaskFailedToStart"),
         });
     }
 }
@@ -425,7 +540,7 @@ pub fn to_json(task: &Task) -> Value {
                 "lastStatus": c.last_status,
                 "networkBindings": [],
                 "networkInterfaces": [],
-                "healthStatus": if task.health == "HEALTHY" { "HEALTHY" } else { "UNKNOWN" },
+                "healthStatus": c.health.as_ref().map_or("UNKNOWN", |h| h.status),
             });
             if let Some(code) = c.exit_code {
                 v["exitCode"] = json!(code);

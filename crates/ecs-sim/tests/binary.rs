@@ -66,3 +66,14 @@ fn binary_rejects_a_bad_scenario() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("scenario"));
 }
+
+/// Backwards compatibility: every scenario file in the repository still loads.
+#[test]
+fn every_scenario_file_in_the_repository_still_loads() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let files = ["examples/storefront/demo/ecs-sim.yml"];
+    for f in files {
+        let text = std::fs::read_to_string(root.join(f)).expect("read scenario");
+        ecs_sim::Scenario::from_yaml(&text).unwrap_or_else(|e| panic!("{f}: {e}"));
+    }
+}

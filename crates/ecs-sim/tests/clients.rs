@@ -50,9 +50,10 @@ fn aws_cli_waiter_succeeds_on_healthy_rollout_and_keeps_waiting_on_crash_loop() 
     let Some(aws) = deployer_testbed::venv_tool("aws") else {
         return;
     };
-    // Real-time clock for the healthy case: the rollout takes ~10 s, so the waiter's first
-    // poll sees it unstable and a later poll (15 s on) sees it stable.
-    let slow = sim("", 1.0);
+    // A slow clock for the healthy case: the task is RUNNING ~30 simulated s (10 real s) after
+    // the service is created, so the waiter's first poll sees it unstable and a later poll
+    // (15 s on) sees it stable.
+    let slow = sim("", 3.0);
     let fast = sim("images:\n  'app:crash': {kind: crash-loop}\n", 100.0);
     let rt = tokio::runtime::Runtime::new().expect("rt");
     rt.block_on(async {

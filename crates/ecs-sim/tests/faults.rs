@@ -5,21 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_credential_types::Credentials;
 use common::*;
 use ecs_sim::Faults;
-
-fn ecs_with_key(sim: &ecs_sim::SimHandle, key: &str) -> aws_sdk_ecs::Client {
-    let conf = aws_sdk_ecs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(sim.endpoint())
-        .credentials_provider(Credentials::new(key, "SECRET", None, None, "test"))
-        .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_ecs::Client::from_conf(conf)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outage_refuses_connections_then_serves_the_same_state_on_the_same_port() {

@@ -52,7 +52,12 @@ fn setup(scenario: &str) -> State {
         json!({"cluster": "c", "serviceName": "s", "taskDefinition": "a:1", "desiredCount": 2,
                "loadBalancers": lb()}),
     );
-    run(&mut st, 60);
+    // Realistic clock (timing.rs, scenario.rs target-group defaults): RUNNING 30 s after
+    // launch, first ELB check 1 s later, healthy after HealthyThresholdCount 5 checks 30 s
+    // apart, so the first deployment completes at 151 s. Every test starts from a COMPLETED
+    // deployment, which is what the circuit breaker and hooks roll back to.
+    run(&mut st, 180);
+    assert_eq!(st.services["c/s"].deployments[0].rollout_state, "COMPLETED");
     st
 }
 
@@ -130,6 +135,29 @@ fn position(t: &[(f64, String, String, f64)], stage: &str, w: f64) -> usize {
     t.iter()
         .position(|x| x.2 == stage && x.3 == w)
         .unwrap_or_else(|| panic!("{stage} at weight {w} never seen in {t:?}"))
+}
+
+/// Advance one second at a time until the deployment reports `stage`; the seconds it took.
+fn run_until_stage(st: &mut State, arn: &str, stage: &str, limit: u64) -> u64 {
+    for s in 0..limit {
+        if describe(st, arn)["lifecycleStage"] == stage {
+            return s;
+        }
+        run(st, 1);
+    }
+    panic!("{stage} not reached in {limit} s: {}", describe(st, arn));
+}
+
+/// A rollback of a blue/green, linear or canary deployment ends once green is gone: its
+/// targets drain the target group's deregistration delay (ELB default 300 s), then the
+/// containers get `stopTimeout` (default 30 s) and the task DEPROVISIONING (timing.rs).
+/// Called the second the deployment turned ROLLBACK_IN_PROGRESS.
+fn assert_rollback_drains_green_then_succeeds(st: &mut State, arn: &str) {
+    run(st, 300);
+    assert_eq!(describe(st, arn)["status"], "ROLLBACK_IN_PROGRESS");
+    run(st, 60);
+    assert_eq!(describe(st, arn)["status"], "ROLLBACK_SUCCESSFUL");
+    assert!(st.services["c/s"].task_definition.ends_with("a:1"));
 }
 
 #[test]
@@ -286,13 +314,44 @@ fn blue_green_passes_every_stage_including_pre_production_traffic_shift() {
 fn blue_green_without_bake_time_bakes_the_documented_36_hours() {
     let mut st = setup("");
     let arn = deploy(&mut st, json!({"strategy": "BLUE_GREEN"}));
-    run(&mut st, 120);
-    assert_eq!(describe(&mut st, &arn)["lifecycleStage"], "BAKE_TIME");
-    let t = st.now + 2160.0 * 60.0 - 200.0;
+    // Green is healthy once its ELB targets pass 5 checks 30 s apart (about 150 s).
+    run_until_stage(&mut st, &arn, "BAKE_TIME", 400);
+    let t = st.now + 2160.0 * 60.0 - 10.0;
     st.advance(t);
     assert_eq!(describe(&mut st, &arn)["lifecycleStage"], "BAKE_TIME");
-    run(&mut st, 300);
+    run(&mut st, 20);
+    assert_eq!(
+        describe(&mut st, &arn)["lifecycleStage"],
+        "CLEAN_UP",
+        "{}",
+        describe(&mut st, &arn)
+    );
+    // CLEAN_UP drains blue: deregistration delay 300 s, stopTimeout 30 s, DEPROVISIONING.
+    run(&mut st, 400);
     assert_eq!(describe(&mut st, &arn)["status"], "SUCCESSFUL");
+}
+
+#[test]
+fn clean_up_lasts_until_blue_has_drained_and_stopped() {
+    let mut st = setup("");
+    let arn = deploy(
+        &mut st,
+        json!({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0}),
+    );
+    let t = trace(&mut st, &arn, 3_000);
+    // Blue's targets drain the deregistration delay (ELB default 300 s), its containers get
+    // stopTimeout (30 s), DEPROVISIONING (3 s): only then is blue at 0 tasks. The stops are
+    // issued on the stage's first scheduler pass, 1 s after it is entered.
+    let clean_up = duration(&t, position(&t, "CLEAN_UP", 100.0));
+    assert_eq!(clean_up, 1.0 + 300.0 + 30.0 + 3.0, "{t:?}");
+    assert_eq!(t.last().map(|x| x.1.as_str()), Some("SUCCESSFUL"));
+    assert_eq!(st.services["c/s"].deployments.len(), 1);
+    let blue_left = st
+        .tasks
+        .values()
+        .filter(|task| task.task_definition_arn.ends_with("a:1") && task.last_status != "STOPPED")
+        .count();
+    assert_eq!(blue_left, 0);
 }
 
 #[test]
@@ -366,9 +425,7 @@ fn a_lambda_hook_that_returns_failed_rolls_the_deployment_back() {
             "Service deployment rolled back because POST_TEST_TRAFFIC_SHIFT lifecycle hook(s) failed. Lifecycle hook target {LAMBDA} returned FAILED status."
         )
     );
-    run(&mut st, 120);
-    assert_eq!(describe(&mut st, &arn)["status"], "ROLLBACK_SUCCESSFUL");
-    assert!(st.services["c/s"].task_definition.ends_with("a:1"));
+    assert_rollback_drains_green_then_succeeds(&mut st, &arn);
 }
 
 #[test]
@@ -419,8 +476,7 @@ fn a_lambda_hook_that_never_answers_takes_its_timeout_action() {
             .is_some_and(|r| r.contains("POST_SCALE_UP") && r.contains("timed out")),
         "{d}"
     );
-    run(&mut st, 120);
-    assert_eq!(describe(&mut st, &arn)["status"], "ROLLBACK_SUCCESSFUL");
+    assert_rollback_drains_green_then_succeeds(&mut st, &arn);
 }
 
 #[test]
@@ -444,8 +500,7 @@ fn a_pause_hook_that_times_out_rolls_back_by_default() {
         d["statusReason"],
         "Service deployment rolled back because PRE_PRODUCTION_TRAFFIC_SHIFT pause hook timed out."
     );
-    run(&mut st, 120);
-    assert_eq!(describe(&mut st, &arn)["status"], "ROLLBACK_SUCCESSFUL");
+    assert_rollback_drains_green_then_succeeds(&mut st, &arn);
 }
 
 #[test]
@@ -494,7 +549,8 @@ fn continue_service_deployment_errors_follow_the_troubleshooting_guide() {
         json!({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0,
                "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["POST_SCALE_UP"]}]}),
     );
-    run(&mut st, 120);
+    run_until_stage(&mut st, &arn, "POST_SCALE_UP", 400);
+    run(&mut st, 5);
     let e = fail(
         &mut st,
         "ContinueServiceDeployment",
@@ -536,7 +592,9 @@ fn continue_service_deployment_errors_follow_the_troubleshooting_guide() {
         "ContinueServiceDeployment",
         json!({"serviceDeploymentArn": arn, "hookId": hook, "action": "CONTINUE"}),
     );
-    run(&mut st, 300);
+    // The remaining stages, then CLEAN_UP drains blue (deregistration delay 300 s,
+    // stopTimeout 30 s, DEPROVISIONING).
+    run(&mut st, 400);
     assert_eq!(describe(&mut st, &arn)["status"], "SUCCESSFUL");
     let e = fail(
         &mut st,
@@ -551,7 +609,8 @@ fn continue_service_deployment_errors_follow_the_troubleshooting_guide() {
 
 #[test]
 fn stop_service_deployment_accepts_stops_of_a_rollback_in_progress_and_refuses_abort() {
-    // a:1 takes 30 s to start again, so the rollback stays ROLLBACK_IN_PROGRESS a while.
+    // a:1 takes 30 s to start again and then 5 ELB checks 30 s apart to be healthy, so the
+    // rollback stays ROLLBACK_IN_PROGRESS a while.
     let mut st = setup(
         "images: {'a:1': {kind: healthy, start-after: 30}, 'a:2': {kind: healthy, start-after: 100000}}",
     );
@@ -596,6 +655,8 @@ fn stop_service_deployment_accepts_stops_of_a_rollback_in_progress_and_refuses_a
     assert_eq!(out["serviceDeploymentArn"], arn.as_str());
     assert_eq!(describe(&mut st, &arn)["status"], "ROLLBACK_IN_PROGRESS");
     run(&mut st, 120);
+    assert_eq!(describe(&mut st, &arn)["status"], "ROLLBACK_IN_PROGRESS");
+    run(&mut st, 60);
     assert_eq!(describe(&mut st, &arn)["status"], "ROLLBACK_SUCCESSFUL");
     assert!(st.services["c/s"].task_definition.ends_with("a:1"));
     let e = fail(

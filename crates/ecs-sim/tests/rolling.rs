@@ -143,7 +143,9 @@ async fn crash_loop_trips_circuit_breaker_and_rolls_back() {
     let sim = sim(SCENARIO, 300.0);
     let c = ecs(&sim);
     let v1 = healthy_service(&c, "api", "app:v1", 2, true).await;
-    let bad = register(&c, "api", "app:crash-7").await;
+    // With a health check: a crash before the first passing check is a breaker failure
+    // (without one, a crash after RUNNING is not counted, as on AWS).
+    let bad = register_checked(&c, "api", "app:crash-7").await;
     c.update_service()
         .cluster("c")
         .service("api")
@@ -202,7 +204,7 @@ async fn crash_loop_without_breaker_never_stabilises() {
     let sim = sim(SCENARIO, 300.0);
     let c = ecs(&sim);
     healthy_service(&c, "nob", "app:v1", 1, false).await;
-    let bad = register(&c, "nob", "app:crash").await;
+    let bad = register_checked(&c, "nob", "app:crash").await;
     c.update_service()
         .cluster("c")
         .service("nob")
@@ -210,8 +212,11 @@ async fn crash_loop_without_breaker_never_stabilises() {
         .send()
         .await
         .expect("update");
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await; // ~600 simulated seconds
-    let s = describe(&c, "nob").await;
+    let s = until("three failed tasks", 30, || async {
+        let s = describe(&c, "nob").await;
+        (s.deployments().first()?.failed_tasks() >= 3).then_some(s)
+    })
+    .await;
     assert_eq!(s.deployments().len(), 2);
     assert_eq!(
         s.deployments()[0].rollout_state().map(|r| r.as_str()),

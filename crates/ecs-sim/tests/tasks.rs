@@ -12,7 +12,7 @@ images:
   "migrate:*": {kind: exits, exit-code: 3, after: 30, logs: ["applying 0001_init", "applying 0002_users", "ERROR: relation exists"]}
   "migrate:ok": {kind: exits, exit-code: 0, after: 5, logs: ["done"]}
   "ghcr.io/x/missing:*": {kind: pull-failure}
-  "app:dies": {kind: dies-after, after: 30, exit-code: 137}
+  "app:dies": {kind: dies-after, after: 90, exit-code: 137}
 commands:
   "alembic downgrade*": {kind: exits, exit-code: 4, after: 2, logs: ["cannot downgrade below 0001"]}
 "#;
@@ -282,7 +282,8 @@ async fn stop_task_is_user_initiated_and_dies_after_is_replaced() {
         .expect("list")
         .task_arns()[0]
         .clone();
-    // The task passes health, then dies ~30 s later; the service replaces it without tripping the breaker.
+    // The task counts healthy 40 s after RUNNING (no health check), dies 90 s after RUNNING;
+    // the service replaces it without tripping the breaker.
     let t = wait_stopped(&c, &first).await;
     assert_eq!(t.containers()[0].exit_code(), Some(137));
     let arn = until("replacement", 20, || async {

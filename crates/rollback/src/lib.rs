@@ -3,15 +3,15 @@
 use std::time::Duration;
 
 use deployer_aws::cli::{
-    AwsArgs, aws_context, cancelled, check_poll_within_timeout, check_unique, identity_line,
-    listen_for_cancellation, load_config, non_blank, parse_poll_interval, parse_positive_duration,
-    resolve_service, tokio_runtime,
+    AwsArgs, TimeoutFlag, aws_context, cancelled, check_poll_within_timeout, check_unique,
+    identity_line, listen_for_cancellation, load_config, non_blank, parse_poll_interval,
+    parse_positive_duration, parse_timeout, resolve_service, tokio_runtime,
 };
 use deployer_aws::deploy::{DeployRequest, OnFailure, Source, deploy_service, wait_rollback};
 use deployer_aws::ecs::{Ecs, short_td};
 use deployer_aws::logs::Logs;
 use deployer_aws::rollback::{
-    SEARCH_LIMIT, Target, first_running_tag, newest_revisions, resolve, service_family,
+    SEARCH_LIMIT, TagMatch, Target, first_running_tag, newest_revisions, resolve, service_family,
     tag_candidates,
 };
 use deployer_aws::wait::{JudgeOptions, WatchOptions};
@@ -62,9 +62,10 @@ pub struct Args {
     /// else whose image tag or any task-definition tag contains it.
     #[arg(long, env = "DEPLOYER_TO_SHA")]
     pub to_sha: Option<String>,
-    /// How long to wait for the rollback to finish.
-    #[arg(long, env = "DEPLOYER_TIMEOUT", default_value = "15m", value_parser = parse_positive_duration)]
-    pub timeout: Duration,
+    /// How long to wait for the rollback to finish: `auto` (from the service's deployment
+    /// configuration, as ecs-deploy computes it; at least 15m) or a duration (90s, 15m, 1h).
+    #[arg(long, env = "DEPLOYER_TIMEOUT", default_value = "auto", value_parser = parse_timeout)]
+    pub timeout: TimeoutFlag,
     /// After the rollback, check these URLs answer 2xx (repeatable; `DEPLOYER_HEALTH_URLS`
     /// takes one per line). An unhealthy answer fails the rollback (exit 1). Default: the
     /// service's `health` URLs in deployer.yml (url, ready, live; `{env}` = --environment).
@@ -90,7 +91,9 @@ pub struct Args {
 
 /// Flag values that parse but make no sense, refused before anything is read or called.
 fn validate(args: &Args) -> Result<(), Error> {
-    check_poll_within_timeout(args.poll_interval, args.timeout)?;
+    if let TimeoutFlag::Fixed(timeout) = args.timeout {
+        check_poll_within_timeout(args.poll_interval, timeout)?;
+    }
     check_unique(
         "--health-url",
         args.health_urls
@@ -156,7 +159,12 @@ async fn find_tagged(
             format!("newest revision of {family} tagged {key}={value}"),
         ));
     }
-    if let Some(arn) = first_running_tag(&revisions, value) {
+    let mode = if sha {
+        TagMatch::GitSha
+    } else {
+        TagMatch::Exact
+    };
+    if let Some(arn) = first_running_tag(&revisions, value, mode) {
         return Ok((
             arn.to_string(),
             format!("newest revision of {family} that runs `{value}`"),
@@ -238,7 +246,7 @@ async fn cancelled_rollback(
                 .await
                 .unwrap_or_default()
                 .into_iter()
-                .find(|d| matches!(d.status.as_str(), "IN_PROGRESS" | "PENDING"))
+                .find(|d| d.status.is_rolling_out())
                 .map(|d| d.arn)
                 .unwrap_or_default();
         }
@@ -365,10 +373,7 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
                 .list_service_deployments(&svc_target.cluster, &svc_target.service, None)
                 .await
                 .unwrap_or_default();
-            let active = history
-                .iter()
-                .find(|d| matches!(d.status.as_str(), "IN_PROGRESS" | "PENDING"))
-                .cloned();
+            let active = history.iter().find(|d| d.status.is_rolling_out()).cloned();
             if let (Some(active), Target::Auto) = (&active, &wanted) {
                 say(&format!(
                     "a deployment is in progress ({}); stopping it with rollback",
@@ -378,7 +383,7 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
                 let d = wait_rollback(
                     &ecs,
                     &active.arn,
-                    args.timeout,
+                    args.timeout.initial(),
                     args.poll_interval,
                     &say,
                     &svc_target.service,
@@ -387,7 +392,8 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
                 let now = ecs
                     .describe_service(&svc_target.cluster, &svc_target.service)
                     .await?;
-                let ok = d.status == "ROLLBACK_SUCCESSFUL";
+                let ok =
+                    d.status == deployer_aws::states::ServiceDeploymentStatus::RollbackSuccessful;
                 return Ok::<_, Error>((
                     ok,
                     now.task_definition,
@@ -438,15 +444,18 @@ pub fn run(args: &Args, runtime: &mut Runtime) -> Result<(), Error> {
                 desired_count: None,
                 force_new_deployment: false,
                 on_failure: OnFailure::Leave,
+                on_timeout: OnFailure::Leave,
                 watch: WatchOptions {
                     judge: JudgeOptions {
-                        timeout: args.timeout,
+                        timeout: args.timeout.initial(),
                         ..Default::default()
                     },
                     poll_interval: args.poll_interval,
+                    auto_timeout: args.timeout == TimeoutFlag::Auto,
                     ..Default::default()
                 },
                 continue_deployment: false,
+                watch_only: false,
             };
             let r = deploy_service(&ecs, &logs, &req, &say).await?;
             Ok((

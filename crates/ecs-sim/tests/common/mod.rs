@@ -38,6 +38,18 @@ pub fn ecs(sim: &SimHandle) -> aws_sdk_ecs::Client {
     aws_sdk_ecs::Client::from_conf(conf)
 }
 
+/// A client signing with another access key (another caller of the same account).
+pub fn ecs_with_key(sim: &SimHandle, key: &str) -> aws_sdk_ecs::Client {
+    let conf = aws_sdk_ecs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(sim.endpoint())
+        .credentials_provider(Credentials::new(key, "SECRET", None, None, "test"))
+        .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_ecs::Client::from_conf(conf)
+}
+
 pub fn logs(sim: &SimHandle) -> aws_sdk_cloudwatchlogs::Client {
     let conf = aws_sdk_cloudwatchlogs::Config::builder()
         .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
@@ -54,7 +66,9 @@ pub fn logs(sim: &SimHandle) -> aws_sdk_cloudwatchlogs::Client {
     aws_sdk_cloudwatchlogs::Client::from_conf(conf)
 }
 
-/// Poll `f` every 20 ms until it returns Some, or panic after `secs` real seconds.
+/// Poll `f` every 100 ms until it returns Some, or panic after `secs` real seconds. The pace
+/// stays under the ECS API's sustained rates (20 calls per second for the read buckets), as
+/// a client of the real API must.
 pub async fn until<T, F, Fut>(what: &str, secs: u64, mut f: F) -> T
 where
     F: FnMut() -> Fut,
@@ -66,7 +80,7 @@ where
             return v;
         }
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -92,6 +106,36 @@ pub async fn register(client: &aws_sdk_ecs::Client, family: &str, image: &str) -
         .register_task_definition()
         .family(family)
         .container_definitions(container("app", image))
+        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+        .cpu("256")
+        .memory("512")
+        .send()
+        .await
+        .expect("register");
+    out.task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .expect("arn")
+        .to_string()
+}
+
+/// Like [`register`], with a container health check (`curl -f http://localhost/ || exit 1`,
+/// every 10 s, 2 retries): the circuit breaker counts the tasks that never pass it.
+pub async fn register_checked(client: &aws_sdk_ecs::Client, family: &str, image: &str) -> String {
+    let mut c = container("app", image);
+    c.health_check = Some(
+        aws_sdk_ecs::types::HealthCheck::builder()
+            .command("CMD-SHELL")
+            .command("curl -f http://localhost/ || exit 1")
+            .interval(10)
+            .retries(2)
+            .build()
+            .expect("health check"),
+    );
+    let out = client
+        .register_task_definition()
+        .family(family)
+        .container_definitions(c)
         .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
         .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
         .cpu("256")
