@@ -9,6 +9,7 @@ pub mod alarms;
 pub mod bluegreen;
 pub mod breaker;
 pub mod health;
+pub mod hooks;
 pub mod logs;
 pub mod ops;
 pub mod protocol;
@@ -19,6 +20,8 @@ pub mod state;
 pub mod tasks;
 pub mod throttle;
 pub mod timing;
+pub mod traffic;
+pub mod validate;
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;

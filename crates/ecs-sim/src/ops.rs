@@ -30,7 +30,7 @@ pub fn handle(state: &mut State, op: &str, body: &Value) -> ApiResult {
         "ListServiceDeployments" => list_service_deployments(state, body),
         "DescribeServiceDeployments" => describe_service_deployments(state, body),
         "StopServiceDeployment" => stop_service_deployment(state, body),
-        "ContinueServiceDeployment" => continue_service_deployment(state, body),
+        "ContinueServiceDeployment" => crate::hooks::continue_deployment(state, body),
         "DescribeServiceRevisions" => describe_service_revisions(state, body),
         "RunTask" => run_task(state, body),
         "DescribeTasks" => describe_tasks(state, body),
@@ -420,10 +420,55 @@ fn service_json(state: &State, svc: &Service, with_tags: bool) -> Value {
         v["platformVersion"] = json!("LATEST");
         v["platformFamily"] = json!("Linux");
     }
+    // Service shape: "currentServiceDeployment The ARN of the current service deployment",
+    // "currentServiceRevisions The list of the service revisions" (API reference).
+    if let Some(p) = svc.deployments.first() {
+        v["currentServiceDeployment"] = json!(p.sd_arn);
+    }
+    v["currentServiceRevisions"] = json!(current_revisions(state, svc));
     if with_tags {
         v["tags"] = tags_of(state, &svc.arn);
     }
     v
+}
+
+/// One `ServiceCurrentRevisionSummary` per revision that still has a deployment.
+fn current_revisions(state: &State, svc: &Service) -> Vec<Value> {
+    let key = service_key(&svc.cluster, &svc.name);
+    svc.deployments
+        .iter()
+        .map(|d| {
+            let c = counts(state, &key, &d.id);
+            let requested = if d.status == "PRIMARY" {
+                svc.desired_count
+            } else {
+                c.active
+            };
+            json!({"arn": d.revision_arn, "requestedTaskCount": requested,
+                   "runningTaskCount": c.running, "pendingTaskCount": c.pending})
+        })
+        .collect()
+}
+
+/// Validate what the service would look like after this request (see `validate.rs`).
+fn validate_effective(
+    config: &Value,
+    request: &Value,
+    base: Option<&Value>,
+) -> Result<(), ApiError> {
+    let pick = |k: &str| request.get(k).or_else(|| base.and_then(|b| b.get(k)));
+    let lbs = pick("loadBalancers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    crate::validate::check(&crate::validate::Effective {
+        config,
+        load_balancers: &lbs,
+        service_connect: pick("serviceConnectConfiguration")
+            .and_then(|c| c.get("enabled"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    })
 }
 
 fn normalise_deployment_configuration(input: Option<&Value>, base: Option<&Value>) -> Value {
@@ -436,6 +481,22 @@ fn normalise_deployment_configuration(input: Option<&Value>, base: Option<&Value
     if let (Some(obj), Some(inp)) = (cfg.as_object_mut(), input.and_then(Value::as_object)) {
         for (k, v) in inp {
             obj.insert(k.clone(), v.clone());
+        }
+    }
+    // "Only valid when the deployment strategy is LINEAR/CANARY" (API reference); a real
+    // service described after UpdateService showed canaryConfiguration dropped under
+    // BLUE_GREEN, so the other strategy's settings are not kept.
+    let strategy = cfg
+        .get("strategy")
+        .and_then(Value::as_str)
+        .unwrap_or("ROLLING")
+        .to_string();
+    if let Some(obj) = cfg.as_object_mut() {
+        if strategy != "LINEAR" {
+            obj.remove("linearConfiguration");
+        }
+        if strategy != "CANARY" {
+            obj.remove("canaryConfiguration");
         }
     }
     cfg
@@ -477,6 +538,8 @@ fn create_service(state: &mut State, body: &Value) -> ApiResult {
         .to_string();
     let desired = int(body, "desiredCount").unwrap_or(0);
     check_desired(desired)?;
+    let config = normalise_deployment_configuration(body.get("deploymentConfiguration"), None);
+    validate_effective(&config, body, None)?;
     let arn = state.arn(&format!("service/{cluster}/{name}"));
     let svc = Service {
         cluster: cluster.clone(),
@@ -485,10 +548,7 @@ fn create_service(state: &mut State, body: &Value) -> ApiResult {
         status: "ACTIVE",
         desired_count: desired as u64,
         task_definition: td_arn.clone(),
-        deployment_configuration: normalise_deployment_configuration(
-            body.get("deploymentConfiguration"),
-            None,
-        ),
+        deployment_configuration: config,
         request: body.clone(),
         created_at: state.now,
         events: Vec::new(),
@@ -578,6 +638,11 @@ fn update_service(state: &mut State, body: &Value) -> ApiResult {
         check_desired(d)?;
     }
     let force = boolean(body, "forceNewDeployment").unwrap_or(false);
+    let config = normalise_deployment_configuration(
+        body.get("deploymentConfiguration"),
+        Some(&svc.deployment_configuration),
+    );
+    validate_effective(&config, body, Some(&svc.request))?;
     let svc = state
         .services
         .get_mut(&key)
@@ -587,16 +652,14 @@ fn update_service(state: &mut State, body: &Value) -> ApiResult {
         svc.steady = false;
     }
     if body.get("deploymentConfiguration").is_some() {
-        svc.deployment_configuration = normalise_deployment_configuration(
-            body.get("deploymentConfiguration"),
-            Some(&svc.deployment_configuration),
-        );
+        svc.deployment_configuration = config;
     }
     if let Some(obj) = svc.request.as_object_mut() {
         for k in [
             "networkConfiguration",
             "loadBalancers",
             "serviceRegistries",
+            "serviceConnectConfiguration",
             "healthCheckGracePeriodSeconds",
             "platformVersion",
             "capacityProviderStrategy",
@@ -684,22 +747,18 @@ fn revision_summary(
         }
     }
     let mut v = json!({"arn": rev, "requestedTaskCount": requested, "runningTaskCount": running, "pendingTaskCount": pending});
-    if sd
-        .deployment_configuration
-        .get("strategy")
-        .and_then(Value::as_str)
-        == Some("BLUE_GREEN")
-    {
-        let shifted = sd.lifecycle_stage.is_none_or(|st| {
-            let idx = crate::bluegreen::STAGES
-                .iter()
-                .position(|x| *x == st)
-                .unwrap_or(0);
-            idx >= 6
-        });
-        let w = if shifted == target { 100.0 } else { 0.0 };
-        v["requestedProductionTrafficWeight"] = json!(w);
-        v["requestedTestTrafficWeight"] = json!(if target { 100.0 } else { 0.0 });
+    if rolling::strategy(&sd.deployment_configuration).shifts_traffic() {
+        let (prod, test) = (
+            crate::bluegreen::production_weight(state, sd),
+            crate::bluegreen::test_weight(state, sd),
+        );
+        let (prod, test) = if target {
+            (prod, test)
+        } else {
+            (100.0 - prod, 100.0 - test)
+        };
+        v["requestedProductionTrafficWeight"] = json!(prod);
+        v["requestedTestTrafficWeight"] = json!(test);
     }
     v
 }
@@ -810,6 +869,12 @@ fn describe_service_deployments(state: &mut State, body: &Value) -> ApiResult {
     if arns.is_empty() {
         return Err(ApiError::invalid("serviceDeploymentArns cannot be empty."));
     }
+    // "You can specify a maximum of 20 ARNs." (API reference)
+    if arns.len() > 20 {
+        return Err(ApiError::invalid(
+            "serviceDeploymentArns cannot contain more than 20 items: describe them in batches of 20.",
+        ));
+    }
     let (mut out, mut failures) = (Vec::new(), Vec::new());
     for a in arns {
         match state.service_deployments.get(&a) {
@@ -822,57 +887,51 @@ fn describe_service_deployments(state: &mut State, body: &Value) -> ApiResult {
     Ok(json!({"serviceDeployments": out, "failures": failures}))
 }
 
+/// StopServiceDeployment. Sources: API reference ("stopType … The valid values are
+/// ROLLBACK"; ROLLBACK "rolls back the service deployment to the previous service revision.
+/// You can use this option even if you didn't configure the service deployment for the
+/// rollback option"); developer guide "Stopping Amazon ECS service deployments" (PENDING and
+/// IN_PROGRESS move to ROLLBACK_REQUESTED; STOP_REQUESTED, ROLLBACK_REQUESTED and
+/// ROLLBACK_IN_PROGRESS can be stopped and "continue" what they were doing). ABORT is in the
+/// model's enum but documented nowhere as valid, so it is refused (stricter; testable).
 fn stop_service_deployment(state: &mut State, body: &Value) -> ApiResult {
     let arn = required(body, "serviceDeploymentArn")?.to_string();
-    let stop_type = s(body, "stopType").unwrap_or("ROLLBACK");
-    if !matches!(stop_type, "ROLLBACK" | "ABORT") {
-        return Err(ApiError::invalid("stopType must be ROLLBACK or ABORT."));
+    match s(body, "stopType").unwrap_or("ROLLBACK") {
+        "ROLLBACK" => {}
+        "ABORT" => {
+            return Err(ApiError::invalid(
+                "stopType ABORT is not supported: the valid value is ROLLBACK (StopServiceDeployment rolls the deployment back to the previous service revision).",
+            ));
+        }
+        other => {
+            return Err(ApiError::invalid(format!(
+                "Invalid stopType {other}. The valid value is ROLLBACK."
+            )));
+        }
     }
+    let now = state.now;
     let sd = state
         .service_deployments
         .get_mut(&arn)
         .ok_or_else(ApiError::sd_not_found)?;
-    if !matches!(sd.status, "PENDING" | "IN_PROGRESS") {
-        return Err(ApiError::new(
-            400,
-            "ConflictException",
-            format!(
-                "The service deployment is in status {} and can't be stopped; only PENDING or IN_PROGRESS deployments can.",
-                sd.status
-            ),
-        ));
+    match sd.status {
+        "PENDING" | "IN_PROGRESS" => {
+            sd.status = "ROLLBACK_REQUESTED";
+            sd.requested_stop = Some("ROLLBACK".to_string());
+            sd.updated_at = now;
+        }
+        // Already stopping or rolling back: it carries on.
+        "STOP_REQUESTED" | "ROLLBACK_REQUESTED" | "ROLLBACK_IN_PROGRESS" => {}
+        done => {
+            return Err(ApiError::new(
+                400,
+                "ConflictException",
+                format!(
+                    "The service deployment is in status {done} and can't be stopped: only PENDING, IN_PROGRESS, STOP_REQUESTED, ROLLBACK_REQUESTED and ROLLBACK_IN_PROGRESS deployments can. Start a new deployment (UpdateService) to change what the service runs."
+                ),
+            ));
+        }
     }
-    sd.status = if stop_type == "ROLLBACK" {
-        "ROLLBACK_REQUESTED"
-    } else {
-        "STOP_REQUESTED"
-    };
-    sd.requested_stop = Some(stop_type.to_string());
-    sd.updated_at = state.now;
-    Ok(json!({"serviceDeploymentArn": arn}))
-}
-
-fn continue_service_deployment(state: &mut State, body: &Value) -> ApiResult {
-    let arn = required(body, "serviceDeploymentArn")?.to_string();
-    let action = s(body, "action").unwrap_or("CONTINUE");
-    if !matches!(action, "CONTINUE" | "ROLLBACK") {
-        return Err(ApiError::invalid("action must be CONTINUE or ROLLBACK."));
-    }
-    let hook_id = s(body, "hookId");
-    let sd = state
-        .service_deployments
-        .get_mut(&arn)
-        .ok_or_else(ApiError::sd_not_found)?;
-    let hook = sd
-        .hooks
-        .iter_mut()
-        .find(|h| h.status == "AWAITING_ACTION" && hook_id.is_none_or(|id| id == h.hook_id))
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "The service deployment has no lifecycle hook awaiting action with that hookId.",
-            )
-        })?;
-    hook.decision = Some(action.to_string());
     Ok(json!({"serviceDeploymentArn": arn}))
 }
 

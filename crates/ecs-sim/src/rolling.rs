@@ -74,6 +74,8 @@ pub fn breaker_config(config: &Value) -> (bool, bool) {
 pub fn strategy(config: &Value) -> Strategy {
     match config.get("strategy").and_then(Value::as_str) {
         Some("BLUE_GREEN") => Strategy::BlueGreen,
+        Some("LINEAR") => Strategy::Linear,
+        Some("CANARY") => Strategy::Canary,
         _ => Strategy::Rolling,
     }
 }
@@ -194,8 +196,10 @@ pub fn start_deployment(state: &mut State, key: &str, task_definition: &str) -> 
             threshold: crate::breaker::threshold(&config, desired),
             rollback: None,
             rollback_target,
-            lifecycle_stage: Some("RECONCILE_SERVICE"),
+            // Traffic-shifting strategies report the stage their engine is in (bluegreen.rs).
+            lifecycle_stage: (!strategy(&config).shifts_traffic()).then_some("RECONCILE_SERVICE"),
             hooks: Vec::new(),
+            hook_rounds: Vec::new(),
             requested_stop: None,
             alarms: crate::alarms::Monitor::from_config(&config),
         },
@@ -222,6 +226,7 @@ pub fn start_deployment(state: &mut State, key: &str, task_definition: &str) -> 
         stage: 0,
         stage_started: now,
         bake_started: None,
+        shifts: 0,
     };
     let svc = state.services.get_mut(key)?;
     // "If you update your service to use a new task definition, your service returns to a
@@ -298,6 +303,7 @@ pub fn rollback_to(state: &mut State, key: &str, sd_arn: &str, td: &str, rev: &s
             stage: 0,
             stage_started: now,
             bake_started: None,
+            shifts: 0,
         };
         svc.deployments.insert(0, dep);
     }
@@ -485,7 +491,7 @@ fn step_service(state: &mut State, key: &str, exits: &[TaskExit], healthy: &[(St
         return;
     }
 
-    if primary.strategy == Strategy::BlueGreen && primary.rollout_state == "IN_PROGRESS" {
+    if primary.strategy.shifts_traffic() && primary.rollout_state == "IN_PROGRESS" {
         crate::bluegreen::step(state, key);
     } else {
         rolling_step(state, key, &svc_name);

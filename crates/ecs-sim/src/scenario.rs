@@ -267,6 +267,9 @@ pub struct Scenario {
     /// The ECS API's request throttling (token buckets per account and Region).
     #[serde(default)]
     pub throttling: Throttling,
+    /// Lambda lifecycle-hook ARN (exact, or pattern) -> what the function returns.
+    #[serde(default)]
+    pub hooks: BTreeMap<String, crate::hooks::HookBehavior>,
 }
 
 /// Elastic Load Balancing target-group settings; the defaults are ELB's own for an
@@ -379,6 +382,7 @@ impl Default for Scenario {
             target_groups: BTreeMap::new(),
             alarms: BTreeMap::new(),
             throttling: Throttling::default(),
+            hooks: BTreeMap::new(),
         }
     }
 }
@@ -461,7 +465,10 @@ impl Scenario {
 }
 
 /// An exact key wins; otherwise the matching pattern with the most literal characters.
-fn best_match<'a, T>(rules: &'a BTreeMap<String, T>, text: &str) -> Option<(&'a str, &'a T)> {
+pub(crate) fn best_match<'a, T>(
+    rules: &'a BTreeMap<String, T>,
+    text: &str,
+) -> Option<(&'a str, &'a T)> {
     if let Some((k, b)) = rules.get_key_value(text) {
         return Some((k.as_str(), b));
     }

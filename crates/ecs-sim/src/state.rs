@@ -73,6 +73,15 @@ pub struct Cluster {
 pub enum Strategy {
     Rolling,
     BlueGreen,
+    Linear,
+    Canary,
+}
+
+impl Strategy {
+    /// Blue/green, linear and canary share the lifecycle-stage engine (`bluegreen.rs`).
+    pub fn shifts_traffic(self) -> bool {
+        self != Strategy::Rolling
+    }
 }
 
 /// One entry of `service.deployments[]`.
@@ -102,6 +111,8 @@ pub struct Deployment {
     pub stage_started: f64,
     /// Rolling: when the rollout reached its target and the bake time began.
     pub bake_started: Option<f64>,
+    /// Production traffic shifts completed (linear and canary shift more than once).
+    pub shifts: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -138,6 +149,11 @@ pub struct HookDetail {
     pub stage: &'static str,
     /// Set by ContinueServiceDeployment, consumed by the blue/green engine.
     pub decision: Option<String>,
+    /// Which traffic shift the hook belongs to (PRE_/PRODUCTION_TRAFFIC_SHIFT run per step).
+    pub round: usize,
+    /// Lambda hooks: when the simulated function returns its final `hookStatus`, and which.
+    pub resolves_at: Option<f64>,
+    pub result: Option<crate::hooks::LambdaResult>,
 }
 
 /// A service-deployment record (ListServiceDeployments / DescribeServiceDeployments).
@@ -167,6 +183,8 @@ pub struct ServiceDeployment {
     pub rollback_target: Option<(String, String)>,
     pub lifecycle_stage: Option<&'static str>,
     pub hooks: Vec<HookDetail>,
+    /// (stage, round) pairs whose hooks were already created.
+    pub hook_rounds: Vec<(&'static str, usize)>,
     /// STOP_REQUESTED / ROLLBACK_REQUESTED are applied on the next tick.
     pub requested_stop: Option<String>,
     /// CloudWatch alarms of `deploymentConfiguration.alarms`.
